@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Express, type Request } from 'express';
+import * as OpenApiValidator from 'express-openapi-validator';
+import { Passport } from 'passport';
+import pinoHttp from 'pino-http';
+import type { Logger } from 'pino';
+import { bearerStrategy } from './auth/bearer-strategy';
+import { enforceSecurity } from './auth/require-rights';
+import type { Deps } from './container';
+import { defaultErrorHandler } from './http/common/default-errors';
+import { v2ErrorHandler } from './http/v2/errors';
+import { v2Router } from './http/v2/router';
+import { redactUrl } from './logger';
+import { loadSpec } from './spec';
+
+const requestIdPattern = /^[A-Za-z0-9._-]{1,100}$/;
+
+/**
+ * Builds the Express app from its dependencies; nothing here listens or reads the environment.
+ * Order: parsers → request id/logging → OpenAPI validation → security (spec rights) → dialect
+ * routers → per-dialect error renderers by path prefix → default renderer.
+ */
+export function buildApp(deps: Deps, logger: Logger): Express {
+  const { config, db, services } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }),
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    }),
+  );
+
+  const limit = config.bodyLimitBytes;
+  app.use(express.json({ limit, type: ['application/json', 'application/*+json'] }));
+  app.use(express.urlencoded({ limit, extended: false }));
+
+  app.use(
+    OpenApiValidator.middleware({
+      apiSpec: loadSpec() as never,
+      validateRequests: { allowUnknownQueryParameters: false, coerceTypes: true },
+      validateResponses: config.validateResponses ? { removeAdditional: false } : false,
+      validateSecurity: false,
+      ignoreUndocumented: false,
+    }),
+  );
+
+  const passport = new Passport();
+  passport.use(bearerStrategy(services.tokens));
+  app.use(passport.initialize());
+  app.use(enforceSecurity(passport));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (req: Request, res) => {
+    try {
+      await db.raw('select 1');
+      res.json({ status: 'ok' });
+    } catch (err) {
+      req.log.warn({ err }, 'readiness check failed');
+      res.status(503).json({ status: 'unavailable' });
+    }
+  });
+
+  app.use('/api/v2', v2Router(services));
+
+  app.use('/api/v2', v2ErrorHandler());
+  app.use(defaultErrorHandler());
+  return app;
+}

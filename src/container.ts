@@ -1,0 +1,30 @@
+import type { Config } from './config';
+import type { Db } from './db/knex';
+import { groupsService } from './domain/groups/groups.service';
+import { membershipService } from './domain/memberships/membership.service';
+import { tenantsService } from './domain/tenants/tenants.service';
+import { tokensService } from './domain/tokens/tokens.service';
+import { usersService } from './domain/users/users.service';
+
+/** Composition root: the database and the services built on it. No DI framework. */
+export function buildServices(db: Db) {
+  return {
+    tenants: tenantsService(db),
+    tokens: tokensService(db),
+    groups: groupsService(db),
+    users: usersService(db),
+    memberships: membershipService(db),
+  };
+}
+
+export type Services = ReturnType<typeof buildServices>;
+
+export interface Deps {
+  config: Config;
+  db: Db;
+  services: Services;
+}
+
+export function buildDeps(config: Config, db: Db): Deps {
+  return { config, db, services: buildServices(db) };
+}

@@ -1,0 +1,51 @@
+import path from 'node:path';
+import fs from 'node:fs';
+import { knex, Knex } from 'knex';
+import { PGlite } from '@electric-sql/pglite';
+import ClientPgLite from 'knex-pglite';
+
+// The contrib entry point ships ESM types only; its CommonJS build loads fine at run time.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { pg_trgm } = require('@electric-sql/pglite/contrib/pg_trgm') as { pg_trgm: object };
+import type { DbConfig } from '../config';
+
+export type Db = Knex;
+
+/** Where the compiled or source migrations live, relative to this file (works from dist/ too). */
+export const migrationsDir = path.resolve(__dirname, '..', '..', 'migrations');
+export const seedsDir = path.resolve(__dirname, '..', '..', 'seeds');
+const ext = path.extname(__filename) === '.ts' ? '.ts' : '.js';
+
+/** Knex settings for a database config: PostgreSQL through pg, or embedded PGlite. */
+export function knexConfig(db: DbConfig): Knex.Config {
+  const common: Partial<Knex.Config> = {
+    migrations: { directory: migrationsDir, loadExtensions: [ext], tableName: 'knex_migrations' },
+    seeds: { directory: seedsDir, loadExtensions: [ext] },
+    acquireConnectionTimeout: 30_000,
+  };
+  if (db.kind === 'postgres') {
+    return {
+      ...common,
+      client: 'pg',
+      connection: {
+        connectionString: db.url,
+        ssl: db.ssl ? { rejectUnauthorized: false } : false,
+        application_name: 'roster',
+      },
+      pool: { min: 0, max: db.poolMax },
+    };
+  }
+  const dir = db.dir === 'memory://' ? 'memory://' : path.resolve(db.dir);
+  if (dir !== 'memory://') fs.mkdirSync(dir, { recursive: true });
+  return {
+    ...common,
+    client: ClientPgLite as unknown as Knex.Config['client'],
+    dialect: 'postgres',
+    connection: () => ({ pglite: new PGlite(dir, { extensions: { pg_trgm } as never }) }) as object,
+  } as Knex.Config;
+}
+
+/** Opens the database; the caller owns it and must destroy it. */
+export function createDb(db: DbConfig): Db {
+  return knex(knexConfig(db));
+}

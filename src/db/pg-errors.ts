@@ -1,0 +1,58 @@
+import { AlreadyExists, DomainError, InvalidInput, NotFound, ServiceUnavailable } from '../domain/errors';
+
+/** Unique constraints and indexes by name → the domain fact they protect. */
+const uniqueConstraints: Record<string, [resource: string, field: string]> = {
+  users_user_name_unique: ['user', 'userName'],
+  groups_name_unique: ['group', 'name'],
+  groups_key_unique: ['group', 'id'],
+  tenants_name_unique: ['tenant', 'name'],
+  api_tokens_tenant_name_unique: ['token', 'name'],
+};
+
+const connectionCodes = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '53300']);
+const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND']);
+
+interface PgLikeError {
+  code?: string;
+  constraint?: string;
+  message?: string;
+}
+
+/**
+ * Translates a PostgreSQL error into a domain error, by SQLSTATE and constraint name. This is the
+ * only place that knows SQLSTATEs. Returns the input unchanged when it is not a known case.
+ */
+export function translateDbError(err: unknown): unknown {
+  if (err instanceof DomainError || typeof err !== 'object' || err === null) return err;
+  const e = err as PgLikeError;
+  if (e.message && /Knex: Timeout acquiring a connection/.test(e.message)) {
+    return new ServiceUnavailable('database unavailable');
+  }
+  switch (e.code) {
+    case '23505': {
+      const known = e.constraint ? uniqueConstraints[e.constraint] : undefined;
+      return known ? new AlreadyExists(known[0], known[1]) : new AlreadyExists('resource', 'key');
+    }
+    case '23503':
+      return new NotFound('referenced resource');
+    case '23502':
+    case '23514':
+    case '22001':
+    case '22003':
+    case '22007':
+    case '22008':
+    case '22023':
+    case '22P05':
+    case '22021':
+      return new InvalidInput('a value is not acceptable');
+    case '22P02':
+      return new InvalidInput('a value has the wrong format');
+    case '54001':
+      return new InvalidInput('the request is too complex');
+    default:
+      if (e.code && (connectionCodes.has(e.code) || networkCodes.has(e.code))) {
+        return new ServiceUnavailable('database unavailable');
+      }
+      return err;
+  }
+}

@@ -1,0 +1,27 @@
+import type { Executor } from '../../db/transaction';
+import { Forbidden, NotFound } from '../errors';
+import { isMemberOrOwner } from '../memberships/memberships.repository';
+import type { Principal } from '../principal';
+import type { Group } from './group';
+
+/**
+ * Visibility `members`/`owners` hides a group from tokens acting as users who are not members or
+ * owners. Tokens that do not act as a user (integrations) see every group of their tenant.
+ * A hidden group is reported as not found, so its existence is not confirmed.
+ */
+export async function assertCanSee(db: Executor, p: Principal, group: Group): Promise<void> {
+  if (group.visibility === 'public' || !p.userId) return;
+  const rel = await isMemberOrOwner(db, p.tenantId, group.id, p.userId);
+  const visible = group.visibility === 'members' ? rel.member || rel.owner : rel.owner;
+  if (!visible) throw new NotFound('group', group.id);
+}
+
+/** Rights that may change any group's members; other principals must own the group. */
+const MEMBER_MANAGER_RIGHTS = ['admin', 'group_administration', 'scim_provisioning'];
+
+/** Member adds and removes are allowed to administrators and to the group's owners. */
+export function assertCanManageMembers(p: Principal, group: Group): void {
+  if (MEMBER_MANAGER_RIGHTS.some((r) => p.rights.has(r))) return;
+  if (p.userId && group.ownerIds.includes(p.userId)) return;
+  throw new Forbidden('changing members needs group_administration or admin, or ownership of the group', MEMBER_MANAGER_RIGHTS);
+}

@@ -1,0 +1,153 @@
+import type { Knex } from 'knex';
+import type { Executor } from '../../db/transaction';
+import type { Group, GroupChanges, GroupListQuery, NewGroup } from './group';
+
+interface GroupRow {
+  id: string;
+  seq: string | number;
+  tenant_id: string;
+  name: string;
+  key: string | null;
+  external_id: string | null;
+  description: string | null;
+  type: Group['type'];
+  visibility: Group['visibility'];
+  state: Group['state'];
+  rules_visible: boolean;
+  images: unknown[];
+  addresses: unknown[];
+  properties: Record<string, unknown>;
+  wildcards: string[];
+  system: boolean;
+  owner_user_id: string | null;
+  owner_ids: string[] | null;
+  member_count: number;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function toGroup(r: GroupRow): Group {
+  return {
+    id: r.id,
+    seq: Number(r.seq),
+    tenantId: r.tenant_id,
+    name: r.name,
+    key: r.key,
+    externalId: r.external_id,
+    description: r.description,
+    type: r.type,
+    visibility: r.visibility,
+    state: r.state,
+    rulesVisible: r.rules_visible,
+    images: r.images,
+    addresses: r.addresses,
+    properties: r.properties,
+    wildcards: r.wildcards,
+    system: r.system,
+    ownerUserId: r.owner_user_id,
+    ownerIds: r.owner_ids ?? [],
+    memberCount: r.member_count,
+    version: r.version,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+/** The group columns plus its owner ids, aggregated in the same statement. */
+function selectGroups(db: Executor): Knex.QueryBuilder {
+  return db('groups as g').select(
+    'g.*',
+    db.raw(
+      "coalesce((select array_agg(o.user_id::text order by o.user_id) from group_owners o where o.tenant_id = g.tenant_id and o.group_id = g.id), '{}') as owner_ids",
+    ),
+  );
+}
+
+function toColumns(fields: GroupChanges & { key?: string | null; system?: boolean }): Record<string, unknown> {
+  const map: Record<string, unknown> = {
+    name: fields.name,
+    key: fields.key,
+    external_id: fields.externalId,
+    description: fields.description,
+    type: fields.type,
+    visibility: fields.visibility,
+    state: fields.state,
+    rules_visible: fields.rulesVisible,
+    images: fields.images === undefined ? undefined : JSON.stringify(fields.images),
+    addresses: fields.addresses === undefined ? undefined : JSON.stringify(fields.addresses),
+    properties: fields.properties === undefined ? undefined : JSON.stringify(fields.properties),
+    wildcards: fields.wildcards,
+    system: fields.system,
+  };
+  return Object.fromEntries(Object.entries(map).filter(([, v]) => v !== undefined));
+}
+
+export async function insertGroup(db: Executor, tenantId: string, g: NewGroup, ownerUserId: string | null): Promise<string> {
+  const [row] = await db('groups')
+    .insert({ tenant_id: tenantId, owner_user_id: ownerUserId, ...toColumns(g) })
+    .returning('id');
+  return row.id;
+}
+
+export async function findGroupById(db: Executor, tenantId: string, id: string, opts: { forUpdate?: boolean } = {}): Promise<Group | undefined> {
+  const q = selectGroups(db).where({ 'g.tenant_id': tenantId, 'g.id': id }).first();
+  if (opts.forUpdate) q.forUpdate();
+  const row = await q;
+  return row ? toGroup(row) : undefined;
+}
+
+export async function findGroupPage(db: Executor, tenantId: string, query: GroupListQuery): Promise<Group[]> {
+  const dir = query.sortOrder === 'desc' ? 'desc' : 'asc';
+  const q = selectGroups(db)
+    .where('g.tenant_id', tenantId)
+    .orderByRaw(`lower(g.name) ${dir}, g.id ${dir}`)
+    .offset(query.offset)
+    .limit(query.limit);
+  if (query.ids) q.whereIn('g.id', query.ids);
+  return (await q).map(toGroup);
+}
+
+export async function countGroups(db: Executor, tenantId: string, ids?: string[]): Promise<number> {
+  const q = db('groups').where('tenant_id', tenantId).count({ count: '*' });
+  if (ids) q.whereIn('id', ids);
+  const [{ count }] = await q;
+  return Number(count);
+}
+
+/** Applies changes and bumps the version; the caller holds the row lock and checked the version. */
+export async function updateGroup(db: Executor, tenantId: string, id: string, changes: GroupChanges): Promise<void> {
+  await db('groups')
+    .where({ tenant_id: tenantId, id })
+    .update({ ...toColumns(changes), version: db.raw('version + 1'), updated_at: db.fn.now() });
+}
+
+/** Bumps the version alone (membership changes), returning the new version. */
+export async function touchGroup(db: Executor, tenantId: string, id: string, memberDelta: number): Promise<number> {
+  const [row] = await db('groups')
+    .where({ tenant_id: tenantId, id })
+    .update({
+      version: db.raw('version + 1'),
+      member_count: db.raw('member_count + ?', [memberDelta]),
+      updated_at: db.fn.now(),
+    })
+    .returning('version');
+  return row.version;
+}
+
+export async function deleteGroupRow(db: Executor, tenantId: string, id: string): Promise<void> {
+  await db('groups').where({ tenant_id: tenantId, id }).delete();
+}
+
+/** Replaces the owner set in two set-based statements. */
+export async function replaceOwners(db: Executor, tenantId: string, groupId: string, userIds: string[]): Promise<void> {
+  const del = db('group_owners').where({ tenant_id: tenantId, group_id: groupId });
+  if (userIds.length) del.whereNotIn('user_id', userIds);
+  await del.delete();
+  if (userIds.length) {
+    await db('group_owners')
+      .insert(userIds.map((user_id) => ({ tenant_id: tenantId, group_id: groupId, user_id })))
+      .onConflict(['tenant_id', 'group_id', 'user_id'])
+      .ignore();
+  }
+}

@@ -1,0 +1,6 @@
+export type MemberKind = 'user' | 'group';
+
+export interface MemberRef {
+  kind: MemberKind;
+  id: string;
+}

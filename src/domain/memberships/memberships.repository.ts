@@ -1,0 +1,106 @@
+import type { Executor } from '../../db/transaction';
+import type { MemberKind, MemberRef } from './membership';
+
+const tableOf: Record<MemberKind, string> = { user: 'users', group: 'groups' };
+
+/**
+ * Returns which of the ids exist in the tenant, taking a key-share lock on them so a concurrent
+ * delete cannot slip between this check and the membership insert.
+ */
+export async function lockExisting(db: Executor, tenantId: string, kind: MemberKind, ids: string[]): Promise<Set<string>> {
+  if (!ids.length) return new Set();
+  const rows: { id: string }[] = await db(tableOf[kind])
+    .select('id')
+    .where('tenant_id', tenantId)
+    .whereIn('id', ids)
+    .forKeyShare();
+  return new Set(rows.map((r) => r.id));
+}
+
+/** Inserts memberships in one statement; existing ones are skipped. Returns the ids newly added. */
+export async function insertMembers(db: Executor, tenantId: string, groupId: string, kind: MemberKind, ids: string[]): Promise<string[]> {
+  if (!ids.length) return [];
+  const result = await db.raw(
+    `INSERT INTO group_members (tenant_id, group_id, member_kind, member_id)
+     SELECT ?, ?, ?, m FROM unnest(?::uuid[]) AS m
+     ON CONFLICT DO NOTHING
+     RETURNING member_id`,
+    [tenantId, groupId, kind, ids],
+  );
+  return (result.rows as { member_id: string }[]).map((r) => r.member_id);
+}
+
+/** Deletes memberships in one statement. Returns the ids actually removed. */
+export async function deleteMembers(db: Executor, tenantId: string, groupId: string, kind: MemberKind, ids: string[]): Promise<string[]> {
+  if (!ids.length) return [];
+  const rows: { member_id: string }[] = await db('group_members')
+    .where({ tenant_id: tenantId, group_id: groupId, member_kind: kind })
+    .whereIn('member_id', ids)
+    .delete()
+    .returning('member_id');
+  return rows.map((r) => r.member_id);
+}
+
+/**
+ * True when making `candidates` members of `groupId` would close a cycle: the group itself is a
+ * candidate, or it is reachable below one of them.
+ */
+export async function wouldCreateCycle(db: Executor, tenantId: string, groupId: string, candidates: string[]): Promise<boolean> {
+  if (!candidates.length) return false;
+  if (candidates.includes(groupId)) return true;
+  const result = await db.raw(
+    `WITH RECURSIVE below(id) AS (
+       SELECT unnest(?::uuid[])
+       UNION
+       SELECT m.member_id FROM group_members m JOIN below b ON m.group_id = b.id
+        WHERE m.tenant_id = ? AND m.member_kind = 'group'
+     )
+     SELECT 1 AS hit FROM below WHERE id = ? LIMIT 1`,
+    [candidates, tenantId, groupId],
+  );
+  return result.rows.length > 0;
+}
+
+/** Serialises changes to the group hierarchy of one tenant, so two adds cannot form a cycle together. */
+export async function lockHierarchy(db: Executor, tenantId: string): Promise<void> {
+  await db.raw("SELECT pg_advisory_xact_lock(hashtext('roster.hierarchy:' || ?))", [tenantId]);
+}
+
+/**
+ * Removes a user or group from every group it belongs to, adjusting those groups' counts and
+ * versions in the same statement.
+ */
+export async function removeFromAllGroups(db: Executor, tenantId: string, member: MemberRef): Promise<string[]> {
+  const result = await db.raw(
+    `WITH del AS (
+       DELETE FROM group_members WHERE tenant_id = ? AND member_kind = ? AND member_id = ? RETURNING group_id
+     )
+     UPDATE groups g SET member_count = g.member_count - 1, version = g.version + 1, updated_at = now()
+       FROM del WHERE g.tenant_id = ? AND g.id = del.group_id
+     RETURNING g.id`,
+    [tenantId, member.kind, member.id, tenantId],
+  );
+  return (result.rows as { id: string }[]).map((r) => r.id);
+}
+
+/** One page of a group's direct members, in a stable order. */
+export async function findMemberPage(db: Executor, tenantId: string, groupId: string, offset: number, limit: number): Promise<MemberRef[]> {
+  const rows: { member_kind: MemberKind; member_id: string }[] = await db('group_members')
+    .select('member_kind', 'member_id')
+    .where({ tenant_id: tenantId, group_id: groupId })
+    .orderBy([{ column: 'member_kind' }, { column: 'member_id' }])
+    .offset(offset)
+    .limit(limit);
+  return rows.map((r) => ({ kind: r.member_kind, id: r.member_id }));
+}
+
+/** True when the user is a direct member or owner of the group. */
+export async function isMemberOrOwner(db: Executor, tenantId: string, groupId: string, userId: string): Promise<{ member: boolean; owner: boolean }> {
+  const result = await db.raw(
+    `SELECT
+       EXISTS (SELECT 1 FROM group_members WHERE tenant_id = ? AND group_id = ? AND member_kind = 'user' AND member_id = ?) AS member,
+       EXISTS (SELECT 1 FROM group_owners WHERE tenant_id = ? AND group_id = ? AND user_id = ?) AS owner`,
+    [tenantId, groupId, userId, tenantId, groupId, userId],
+  );
+  return result.rows[0];
+}

@@ -1,0 +1,89 @@
+import type { Executor } from '../../db/transaction';
+import type { TokenRecord } from './token';
+
+interface TokenRow {
+  id: string;
+  tenant_id: string;
+  name: string;
+  kind: string;
+  rights: string[];
+  user_id: string | null;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+  created_at: Date;
+}
+
+const columns = ['id', 'tenant_id', 'name', 'kind', 'rights', 'user_id', 'expires_at', 'revoked_at', 'last_used_at', 'created_at'];
+
+const toRecord = (r: TokenRow): TokenRecord => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  name: r.name,
+  kind: r.kind,
+  rights: r.rights,
+  userId: r.user_id,
+  expiresAt: r.expires_at,
+  revokedAt: r.revoked_at,
+  lastUsedAt: r.last_used_at,
+  createdAt: r.created_at,
+});
+
+export interface NewTokenRow {
+  tenantId: string;
+  name: string;
+  kind: string;
+  tokenHash: string;
+  rights: string[];
+  userId?: string | null;
+  expiresAt?: Date | null;
+}
+
+export async function insertToken(db: Executor, t: NewTokenRow): Promise<TokenRecord> {
+  const [row] = await db('api_tokens')
+    .insert({
+      tenant_id: t.tenantId,
+      name: t.name,
+      kind: t.kind,
+      token_hash: t.tokenHash,
+      rights: t.rights,
+      user_id: t.userId ?? null,
+      expires_at: t.expiresAt ?? null,
+    })
+    .returning(columns);
+  return toRecord(row);
+}
+
+/** One indexed lookup by hash; only live (unrevoked, unexpired) tokens are returned. */
+export async function findLiveTokenByHash(db: Executor, tokenHash: string): Promise<TokenRecord | undefined> {
+  const row = await db('api_tokens')
+    .select(columns)
+    .where({ token_hash: tokenHash })
+    .whereNull('revoked_at')
+    .where((q) => q.whereNull('expires_at').orWhere('expires_at', '>', db.fn.now()))
+    .first();
+  return row ? toRecord(row) : undefined;
+}
+
+/** Records use at most once a minute per token, so reads do not turn into writes. */
+export async function touchToken(db: Executor, id: string): Promise<void> {
+  await db('api_tokens')
+    .where({ id })
+    .where((q) => q.whereNull('last_used_at').orWhere('last_used_at', '<', db.raw("now() - interval '1 minute'")))
+    .update({ last_used_at: db.fn.now() });
+}
+
+export async function findTokens(db: Executor, tenantId?: string): Promise<TokenRecord[]> {
+  const q = db('api_tokens').select(columns).whereIn('kind', ['token', 'oauth_client']).orderBy('created_at').orderBy('id');
+  if (tenantId) q.where({ tenant_id: tenantId });
+  return (await q).map(toRecord);
+}
+
+/** Revokes a token by id (or by name within a tenant); returns how many were revoked. */
+export async function revokeTokens(db: Executor, where: { id?: string; tenantId?: string; name?: string }): Promise<number> {
+  const q = db('api_tokens').whereNull('revoked_at');
+  if (where.id) q.where({ id: where.id });
+  if (where.tenantId) q.where({ tenant_id: where.tenantId });
+  if (where.name) q.where({ name: where.name });
+  return q.update({ revoked_at: db.fn.now() });
+}

@@ -1,0 +1,58 @@
+import type { Db } from '../../db/knex';
+import { InvalidInput } from '../errors';
+import type { Principal } from '../principal';
+import { isRight, RIGHTS } from '../rights';
+import { generateToken, hashToken, type TokenRecord } from './token';
+import { findLiveTokenByHash, findTokens, insertToken, revokeTokens, touchToken } from './tokens.repository';
+
+export interface IssueTokenInput {
+  tenantId: string;
+  name: string;
+  rights: string[];
+  userId?: string | null;
+  expiresInMs?: number;
+}
+
+/** Issues, verifies and revokes bearer tokens. Tokens are stored as SHA-256 and shown once. */
+export function tokensService(db: Db) {
+  return {
+    /** Mints a token; the returned `token` is the only time the secret exists outside the caller. */
+    async issueToken(input: IssueTokenInput): Promise<{ token: string; record: TokenRecord }> {
+      const rights = input.rights.flatMap((r) => (r === 'all' ? [...RIGHTS] : [r]));
+      const unknown = rights.filter((r) => !isRight(r));
+      if (unknown.length) throw new InvalidInput(`unknown rights: ${unknown.join(', ')} (known: ${RIGHTS.join(', ')}, or "all")`);
+      if (!input.name.trim()) throw new InvalidInput('a token needs a name');
+      const token = generateToken();
+      const record = await insertToken(db, {
+        tenantId: input.tenantId,
+        name: input.name,
+        kind: 'token',
+        tokenHash: hashToken(token),
+        rights: [...new Set(rights)],
+        userId: input.userId ?? null,
+        expiresAt: input.expiresInMs === undefined ? null : new Date(Date.now() + input.expiresInMs),
+      });
+      return { token, record };
+    },
+
+    /** The principal for a presented token, or undefined when it is unknown, revoked or expired. */
+    async verifyToken(token: string): Promise<Principal | undefined> {
+      if (token.length > 512) return undefined;
+      const record = await findLiveTokenByHash(db, hashToken(token));
+      if (!record) return undefined;
+      touchToken(db, record.id).catch(() => undefined);
+      return {
+        tenantId: record.tenantId,
+        tokenId: record.id,
+        rights: new Set(record.rights),
+        ...(record.userId ? { userId: record.userId } : {}),
+      };
+    },
+
+    listTokens: (tenantId?: string): Promise<TokenRecord[]> => findTokens(db, tenantId),
+
+    revokeToken: (where: { id?: string; tenantId?: string; name?: string }): Promise<number> => revokeTokens(db, where),
+  };
+}
+
+export type TokensService = ReturnType<typeof tokensService>;
