@@ -49,7 +49,7 @@ export function buildApp(deps: Deps, logger: Logger): Express {
   app.use(
     OpenApiValidator.middleware({
       apiSpec: loadSpec() as never,
-      validateRequests: { allowUnknownQueryParameters: false, coerceTypes: true },
+      validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false },
       validateResponses: config.validateResponses ? { removeAdditional: false } : false,
       validateSecurity: false,
       ignoreUndocumented: false,

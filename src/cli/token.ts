@@ -1,0 +1,188 @@
+/**
+ * `npm run token -- <command>`: issues, lists and revokes API tokens. A new token is printed once,
+ * alone on the last line of stdout; only its SHA-256 is stored.
+ */
+import { parseArgs } from 'node:util';
+import type { Services } from '../container';
+import { InvalidInput } from '../domain/errors';
+import { isUuid } from '../domain/ids';
+import type { Principal } from '../domain/principal';
+import { RIGHTS } from '../domain/rights';
+import type { Tenant } from '../domain/tenants/tenants.service';
+import { parseDuration } from '../domain/tokens/token';
+import { DATABASE_HELP, formatDate, formatTable, info, out, runCli, UsageError, usageErrors, withServices } from './common';
+
+const HELP = `Usage: npm run token -- <command> [options]
+
+Commands:
+  create --name <name> --rights <r1,r2|all> [--tenant <name|id>] [--expires <n>{s,m,h,d,w}]
+         [--user <user-id>]
+      Issue a token. The token is printed once, alone on the last line of stdout; its id and
+      details go to stderr. Capture it with:
+        TOKEN=$(npm run -s token -- create --name okta --rights scim_provisioning)
+      --rights   comma-separated, repeatable; "all" grants every right. Known rights:
+                 ${RIGHTS.join(', ')}
+      --expires  lifetime, e.g. 90d, 12h, 2w (default: never expires)
+      --user     the id of a user of the tenant the token acts as (default: none)
+
+  list [--tenant <name|id>] [--json]
+      One line per token: id, tenant, name, rights, created, last used, expires, revoked.
+      Never shows the token itself.
+
+  revoke --id <token-id> [--tenant <name|id>]
+  revoke --name <name> [--tenant <name|id>]
+      Revoke one token by id, or every live token with that name in the tenant.
+      Prints: revoked=<count> (0 when nothing live matched; the exit code is still 0).
+
+--tenant defaults to the only tenant when there is exactly one.
+
+Options:
+  -h, --help   Show this help.
+
+${DATABASE_HELP}
+`;
+
+/** The tenant named by --tenant, or the only tenant when none is named. */
+async function resolveTenant(s: Services, ref: string | undefined): Promise<Tenant> {
+  if (ref !== undefined) return s.tenants.getTenant(ref);
+  const tenants = await s.tenants.listTenants();
+  if (tenants.length === 1) return tenants[0];
+  if (!tenants.length) throw new InvalidInput('there is no tenant yet: create one with "npm run tenant -- create --name <name>"');
+  throw new UsageError(`--tenant is needed: there are ${tenants.length} tenants (${tenants.map((t) => t.name).join(', ')})`);
+}
+
+function noPositionals(positionals: string[]): void {
+  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+}
+
+async function create(args: string[]): Promise<void> {
+  const { values, positionals } = usageErrors(() =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        name: { type: 'string' },
+        rights: { type: 'string', multiple: true },
+        tenant: { type: 'string' },
+        expires: { type: 'string' },
+        user: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }),
+  );
+  if (values.help) return out(HELP);
+  noPositionals(positionals);
+  const name = values.name?.trim();
+  if (!name) throw new UsageError('create needs --name <name>');
+  const rights = (values.rights ?? []).flatMap((r) => r.split(',')).map((r) => r.trim()).filter(Boolean);
+  if (!rights.length) throw new UsageError(`create needs --rights (one or more of: ${RIGHTS.join(', ')}, or "all")`);
+  let expiresInMs: number | undefined;
+  if (values.expires !== undefined) {
+    expiresInMs = parseDuration(values.expires);
+    if (!expiresInMs) throw new UsageError(`--expires must be a positive number followed by s, m, h, d or w (e.g. 90d), got "${values.expires}"`);
+  }
+  const userId = values.user;
+  if (userId !== undefined && !isUuid(userId)) throw new UsageError(`--user must be a user id (a UUID), got "${userId}"`);
+
+  const { token, record, tenant } = await withServices(async (s) => {
+    const tenant = await resolveTenant(s, values.tenant);
+    if (userId !== undefined) {
+      const operator: Principal = { tenantId: tenant.id, tokenId: '', rights: new Set() };
+      await s.users.getUser(operator, userId);
+    }
+    return { tenant, ...(await s.tokens.issueToken({ tenantId: tenant.id, name, rights, userId, expiresInMs })) };
+  });
+  info(
+    `created token id=${record.id} tenant=${tenant.name} name=${record.name} rights=${record.rights.join(',')}` +
+      ` expires=${formatDate(record.expiresAt)}${record.userId ? ` user=${record.userId}` : ''}`,
+  );
+  info('The token is shown only now; store it safely:');
+  out(token);
+}
+
+async function list(args: string[]): Promise<void> {
+  const { values, positionals } = usageErrors(() =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      options: { tenant: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    }),
+  );
+  if (values.help) return out(HELP);
+  noPositionals(positionals);
+  const { tokens, tenantNames } = await withServices(async (s) => {
+    const tenantId = values.tenant === undefined ? undefined : (await s.tenants.getTenant(values.tenant)).id;
+    const tenants = await s.tenants.listTenants();
+    return { tokens: await s.tokens.listTokens(tenantId), tenantNames: new Map(tenants.map((t) => [t.id, t.name])) };
+  });
+  if (values.json) {
+    return out(JSON.stringify(tokens.map((t) => ({ ...t, tenant: tenantNames.get(t.tenantId) ?? null }))));
+  }
+  if (!tokens.length) return info('no tokens');
+  out(
+    formatTable(
+      ['ID', 'TENANT', 'NAME', 'RIGHTS', 'CREATED', 'LAST USED', 'EXPIRES', 'REVOKED'],
+      tokens.map((t) => [
+        t.id,
+        tenantNames.get(t.tenantId) ?? t.tenantId,
+        t.name,
+        t.rights.join(',') || '-',
+        formatDate(t.createdAt),
+        formatDate(t.lastUsedAt),
+        formatDate(t.expiresAt),
+        formatDate(t.revokedAt),
+      ]),
+    ),
+  );
+}
+
+async function revoke(args: string[]): Promise<void> {
+  const { values, positionals } = usageErrors(() =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      options: { id: { type: 'string' }, name: { type: 'string' }, tenant: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    }),
+  );
+  if (values.help) return out(HELP);
+  noPositionals(positionals);
+  const { id, name } = values;
+  // CASE: the service revokes whatever matches, so an empty filter would revoke every token.
+  if (id === undefined && !name) throw new UsageError('revoke needs --id <token-id> or --name <name>');
+  if (id !== undefined && name !== undefined) throw new UsageError('give either --id or --name, not both');
+  if (id !== undefined && !isUuid(id)) throw new UsageError(`--id must be a token id (a UUID), got "${id}"`);
+
+  const count = await withServices(async (s) => {
+    if (id !== undefined) {
+      const tenantId = values.tenant === undefined ? undefined : (await s.tenants.getTenant(values.tenant)).id;
+      return s.tokens.revokeToken({ id, tenantId });
+    }
+    const tenant = await resolveTenant(s, values.tenant);
+    return s.tokens.revokeToken({ tenantId: tenant.id, name });
+  });
+  out(`revoked=${count}`);
+  if (count === 0) info('no live token matched');
+}
+
+/** Dispatches `token <command> …`; --help prints usage. */
+export async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+      throw new UsageError('a command is needed (create, list, revoke)');
+    case '-h':
+    case '--help':
+    case 'help':
+      return out(HELP);
+    case 'create':
+      return create(rest);
+    case 'list':
+      return list(rest);
+    case 'revoke':
+      return revoke(rest);
+    default:
+      throw new UsageError(`unknown command "${command}" (commands: create, list, revoke)`);
+  }
+}
+
+if (require.main === module) runCli('token', main);

@@ -1,0 +1,106 @@
+import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
+import { loadSpec, requiredRights, type OperationObject } from '../../src/spec';
+import { newTenant, type TestTenant } from '../helpers/factories';
+import { api, bearer } from '../helpers/http';
+
+const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+
+interface Operation {
+  method: (typeof METHODS)[number];
+  path: string;
+  op: OperationObject & {
+    parameters?: { name: string; in: string; required?: boolean }[];
+    requestBody?: { content: Record<string, { example?: unknown }> };
+  };
+  pathParams: { name: string }[];
+}
+
+function operations(): Operation[] {
+  const doc = loadSpec();
+  const out: Operation[] = [];
+  for (const [path, item] of Object.entries(doc.paths)) {
+    const shared = ((item as { parameters?: unknown[] }).parameters ?? []) as { $ref?: string; name?: string; in?: string }[];
+    for (const method of METHODS) {
+      const op = (item as Record<string, unknown>)[method] as Operation['op'] | undefined;
+      if (!op) continue;
+      const pathParams = [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1] }));
+      out.push({ method, path, op: { ...op, parameters: [...(op.parameters ?? []), ...(shared.filter((p) => p.name) as never[])] }, pathParams });
+    }
+  }
+  return out;
+}
+
+/** A request for the operation with unknown ids, its documented example body and required query. */
+function call(o: Operation, token?: string) {
+  const url = o.pathParams.reduce((p, { name }) => p.replace(`{${name}}`, randomUUID()), o.path);
+  const query: Record<string, string> = {};
+  for (const p of o.op.parameters ?? []) if (p.in === 'query' && p.required) query[p.name] = randomUUID();
+  let req = api()[o.method](url).query(query);
+  if (token) req = req.set(bearer(token));
+  const content = o.op.requestBody?.content;
+  if (content) {
+    const [type, media] = Object.entries(content)[0];
+    req = req.set('Content-Type', type).send(JSON.stringify(media.example ?? {}));
+  }
+  return req;
+}
+
+describe('contract: every operation in spec/openapi.yaml is routed and secured as declared', () => {
+  let t: TestTenant;
+  before(async () => {
+    t = await newTenant();
+  });
+
+  const ops = operations();
+
+  it('the spec declares operations and every operation has an operationId', () => {
+    expect(ops.length).to.be.greaterThan(5);
+    for (const o of ops) expect(o.op.operationId, `${o.method} ${o.path}`).to.be.a('string');
+  });
+
+  for (const o of ops) {
+    const name = `${o.method.toUpperCase()} ${o.path}`;
+    const rights = requiredRights(loadSpec(), o.op);
+
+    if (rights === null) {
+      it(`${name} needs no token`, async () => {
+        const res = await call(o);
+        expect(res.status, JSON.stringify(res.body)).to.be.within(200, 299);
+      });
+      continue;
+    }
+
+    it(`${name} answers 401 without a token`, async () => {
+      const res = await call(o);
+      expect(res.status, JSON.stringify(res.body)).to.equal(401);
+      expect(res.headers['www-authenticate']).to.match(/^Bearer/);
+    });
+
+    const needsARight = rights.every((set) => set.length > 0);
+    if (needsARight) {
+      it(`${name} answers 403 with a token lacking ${rights.map((r) => r.join('+')).join(' or ')}`, async () => {
+        const res = await call(o, await t.token([]));
+        expect(res.status, JSON.stringify(res.body)).to.equal(403);
+      });
+    }
+
+    for (const set of rights) {
+      it(`${name} is routed and lets a token with [${set.join(', ')}] through`, async () => {
+        const res = await call(o, await t.token(set));
+        expect(res.status, JSON.stringify(res.body)).to.not.be.oneOf([401, 403, 405, 500]);
+        // An unknown resource id is fine (404 from the handler); an unknown route is not.
+        expect(JSON.stringify(res.body)).to.not.include('resource not found');
+      });
+    }
+  }
+
+  it('answers 404 for an undocumented path and 405 for an undocumented method', async () => {
+    const token = await t.token(['admin']);
+    const missing = await api().get('/api/v2/nothing-here').set(bearer(token)).expect(404);
+    expect(missing.body).to.include({ status: 404, code: 'not.found' });
+    await api().get('/no/such/path').expect(404);
+    const wrongMethod = await api().patch(`/api/v2/groups/${randomUUID()}/members`).set(bearer(token)).send({}).expect(405);
+    expect(wrongMethod.body).to.include({ status: 405 });
+  });
+});

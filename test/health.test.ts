@@ -1,0 +1,44 @@
+import { expect } from 'chai';
+import { api } from './helpers/http';
+
+describe('health', () => {
+  it('GET /healthz answers ok without a token', async () => {
+    const res = await api().get('/healthz').expect(200);
+    expect(res.body).to.deep.equal({ status: 'ok' });
+  });
+
+  it('GET /readyz answers ok when the database answers', async () => {
+    const res = await api().get('/readyz').expect(200);
+    expect(res.body).to.deep.equal({ status: 'ok' });
+  });
+
+  it('echoes a sane X-Request-Id and replaces a hostile one', async () => {
+    const mine = await api().get('/healthz').set('X-Request-Id', 'abc-123').expect(200);
+    expect(mine.headers['x-request-id']).to.equal('abc-123');
+    const hostile = await api().get('/healthz').set('X-Request-Id', 'a b\tc<script>').expect(200);
+    expect(hostile.headers['x-request-id']).to.match(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('readiness when the database is down', () => {
+  it('GET /readyz answers 503 and a data request answers 503 with Retry-After, not a hang or a 500', async () => {
+    const { default: pino } = await import('pino');
+    const { buildApp } = await import('../src/app');
+    const { loadConfig } = await import('../src/config');
+    const { buildDeps } = await import('../src/container');
+    const { createDb } = await import('../src/db/knex');
+    const supertest = (await import('supertest')).default;
+    const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
+    const db = createDb(config.db);
+    try {
+      const app = buildApp(buildDeps(config, db), pino({ level: 'silent' }));
+      const ready = await supertest(app).get('/readyz').expect(503);
+      expect(ready.body).to.deep.equal({ status: 'unavailable' });
+      const data = await supertest(app).get('/api/v2/groups').set('Authorization', 'Bearer rst_x').expect(503);
+      expect(data.headers['retry-after']).to.match(/^\d+$/);
+      expect(data.body).to.include({ status: 503, code: 'service.unavailable' });
+    } finally {
+      await db.destroy();
+    }
+  });
+});
