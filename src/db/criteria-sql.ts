@@ -1,0 +1,188 @@
+import { InvalidInput } from '../domain/errors';
+import { MAX_CRITERIA_DEPTH, MAX_CRITERIA_NODES, type CompareOp, type Criteria, type Scalar } from '../domain/criteria';
+
+export type ScalarType = 'string' | 'boolean' | 'number' | 'datetime' | 'uuid';
+
+/** A scalar attribute: its SQL expression (text, or typed for columns) and how it compares. */
+export interface ScalarField {
+  kind: 'scalar';
+  sql: string;
+  type: ScalarType;
+  caseExact: boolean;
+  /** SQL is a jsonb value text (->>), so booleans and numbers are compared as text casts. */
+  json?: boolean;
+}
+
+/** A multi-valued attribute: elements are matched with EXISTS over `exists(where)`. */
+export interface MultiField {
+  kind: 'multi';
+  exists: (where: string) => string;
+  sub: Record<string, ScalarField>;
+  /** The sub-attribute a bare comparison on the attribute means ("emails eq x" → value). */
+  defaultSub: string;
+}
+
+export type FieldDef = ScalarField | MultiField;
+
+/** A resource's filterable attributes, keyed by lower-cased canonical path. */
+export type FieldMap = Record<string, FieldDef>;
+
+export interface CompiledSql {
+  sql: string;
+  bindings: unknown[];
+}
+
+const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+function invalid(message: string): InvalidInput {
+  return new InvalidInput(message, { criteria: true });
+}
+
+function resolve(fields: Record<string, FieldDef>, path: string): FieldDef {
+  const def = fields[path.toLowerCase()];
+  if (!def) throw invalid(`unknown attribute "${path}"`);
+  return def;
+}
+
+/** "emails.value" → the multi-valued "emails" and its sub-attribute "value", when that is what it names. */
+function resolveMultiSub(fields: Record<string, FieldDef>, path: string): { multi: MultiField; sub: ScalarField } | undefined {
+  const lower = path.toLowerCase();
+  if (fields[lower]) return undefined;
+  const dot = lower.lastIndexOf('.');
+  if (dot < 0) return undefined;
+  const parent = fields[lower.slice(0, dot)];
+  if (parent?.kind !== 'multi') return undefined;
+  const sub = parent.sub[lower.slice(dot + 1)];
+  if (!sub) throw invalid(`unknown attribute "${path}"`);
+  return { multi: parent, sub };
+}
+
+function compareScalar(f: ScalarField, op: CompareOp, value: Scalar, b: unknown[]): string {
+  if (value === null) {
+    if (op === 'eq') return `(${f.sql}) IS NULL`;
+    if (op === 'ne') return `(${f.sql}) IS NOT NULL`;
+    throw invalid(`"${op}" cannot compare with null`);
+  }
+  switch (f.type) {
+    case 'boolean': {
+      if (typeof value !== 'boolean') throw invalid('a boolean attribute compares only with true or false');
+      if (op !== 'eq' && op !== 'ne') throw invalid(`"${op}" does not apply to a boolean attribute`);
+      b.push(f.json ? String(value) : value);
+      return op === 'eq' ? `(${f.sql}) = ?` : `(${f.sql}) IS DISTINCT FROM ?`;
+    }
+    case 'number': {
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid('a numeric attribute compares only with a number');
+      if (['co', 'sw', 'ew', 'glob'].includes(op)) throw invalid(`"${op}" does not apply to a numeric attribute`);
+      b.push(value);
+      const expr = f.json ? `(CASE WHEN (${f.sql}) ~ '^-{0,1}[0-9.eE+-]+$' THEN (${f.sql})::numeric END)` : `(${f.sql})`;
+      return binary(expr, op, '?::numeric');
+    }
+    case 'datetime': {
+      if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) throw invalid('a date attribute compares only with an ISO 8601 date-time');
+      if (['co', 'sw', 'ew', 'glob'].includes(op)) throw invalid(`"${op}" does not apply to a date attribute`);
+      b.push(new Date(value).toISOString());
+      return binary(`(${f.sql})`, op, '?::timestamptz');
+    }
+    case 'uuid':
+    case 'string': {
+      if (typeof value !== 'string') {
+        if (typeof value === 'number' || typeof value === 'boolean') value = String(value);
+      }
+      const text = String(value);
+      const expr = f.type === 'uuid' ? `(${f.sql})::text` : `(${f.sql})`;
+      const [l, r] = f.caseExact || f.type === 'uuid' ? [expr, '?'] : [`lower(${expr})`, 'lower(?)'];
+      if (op === 'glob') {
+        b.push(likeEscape(text).replace(/\*/g, '%').replace(/\?/g, '_'));
+        return `${l} LIKE ${r}`;
+      }
+      if (op === 'co' || op === 'sw' || op === 'ew') {
+        b.push(op === 'sw' ? `${likeEscape(text)}%` : op === 'ew' ? `%${likeEscape(text)}` : `%${likeEscape(text)}%`);
+        return `${l} LIKE ${r}`;
+      }
+      b.push(f.type === 'uuid' ? text.toLowerCase() : text);
+      return binary(l, op, r);
+    }
+  }
+}
+
+function binary(l: string, op: CompareOp, r: string): string {
+  switch (op) {
+    case 'eq':
+      return `${l} = ${r}`;
+    case 'ne':
+      return `${l} IS DISTINCT FROM ${r}`;
+    case 'gt':
+      return `${l} > ${r}`;
+    case 'ge':
+      return `${l} >= ${r}`;
+    case 'lt':
+      return `${l} < ${r}`;
+    case 'le':
+      return `${l} <= ${r}`;
+    default:
+      throw invalid(`"${op}" does not apply here`);
+  }
+}
+
+function present(f: ScalarField): string {
+  return f.type === 'string' ? `coalesce((${f.sql})::text, '') <> ''` : `(${f.sql}) IS NOT NULL`;
+}
+
+/**
+ * Compiles a criteria tree to a SQL boolean expression with `?` bindings, for `whereRaw`.
+ * Unknown attributes, type mismatches and trees that are too deep or too big are InvalidInput.
+ */
+export function compileCriteria(root: Criteria, fields: FieldMap): CompiledSql {
+  const bindings: unknown[] = [];
+  let nodes = 0;
+
+  const walk = (c: Criteria, scope: Record<string, FieldDef>, depth: number, inElement: boolean): string => {
+    if (depth > MAX_CRITERIA_DEPTH) throw invalid(`the filter is nested deeper than ${MAX_CRITERIA_DEPTH} levels`);
+    if (++nodes > MAX_CRITERIA_NODES) throw invalid(`the filter has more than ${MAX_CRITERIA_NODES} terms`);
+    switch (c.op) {
+      case 'true':
+        return 'TRUE';
+      case 'false':
+        return 'FALSE';
+      case 'and':
+      case 'or':
+        if (!c.items.length) return c.op === 'and' ? 'TRUE' : 'FALSE';
+        return `(${c.items.map((i) => walk(i, scope, depth + 1, inElement)).join(c.op === 'and' ? ' AND ' : ' OR ')})`;
+      case 'not':
+        return `(NOT coalesce(${walk(c.item, scope, depth + 1, inElement)}, FALSE))`;
+      case 'pr': {
+        const ms = inElement ? undefined : resolveMultiSub(scope, c.field);
+        if (ms) return ms.multi.exists(present(ms.sub));
+        const def = resolve(scope, c.field);
+        if (def.kind === 'multi') return def.exists('TRUE');
+        return present(def);
+      }
+      case 'cmp': {
+        const ms = inElement ? undefined : resolveMultiSub(scope, c.field);
+        if (ms) return ms.multi.exists(compareScalar(ms.sub, c.cmp, c.value, bindings));
+        const def = resolve(scope, c.field);
+        if (def.kind === 'multi') {
+          const sub = def.sub[def.defaultSub];
+          return def.exists(compareScalar(sub, c.cmp, c.value, bindings));
+        }
+        return compareScalar(def, c.cmp, c.value, bindings);
+      }
+      case 'any': {
+        if (inElement) throw invalid('value filters cannot be nested');
+        const def = resolve(scope, c.field);
+        if (def.kind !== 'multi') throw invalid(`"${c.field}" is not multi-valued`);
+        // Bindings inside the element are collected in order, like everything else.
+        return def.exists(walk(c.where, def.sub, depth + 1, true));
+      }
+    }
+  };
+
+  return { sql: walk(root, fields, 0, false), bindings };
+}
+
+/** The SQL expression to sort by an attribute (scalar attributes only). */
+export function sortExpression(fields: FieldMap, path: string): string {
+  const def = resolve(fields, path);
+  if (def.kind !== 'scalar') throw invalid(`cannot sort by the multi-valued attribute "${path}"`);
+  return def.type === 'string' && !def.caseExact ? `lower(${def.sql})` : def.sql;
+}

@@ -1,0 +1,64 @@
+import { expect } from 'chai';
+import { compileCriteria } from '../../src/db/criteria-sql';
+import type { Criteria } from '../../src/domain/criteria';
+import { InvalidInput } from '../../src/domain/errors';
+import { wildcardsCriteria } from '../../src/domain/groups/wildcards';
+import { ENTERPRISE_USER, userFields } from '../../src/domain/users/users.fields';
+import { testContext } from '../helpers/context';
+import { newTenant, type TestTenant } from '../helpers/factories';
+
+describe('criteria compiler (users)', () => {
+  let t: TestTenant;
+  const names = async (c: Criteria) => {
+    const { sql, bindings } = compileCriteria(c, userFields);
+    const rows = await testContext().db('users as u').select('u.user_name').where('u.tenant_id', t.id).whereRaw(sql, bindings as never[]).orderBy('u.user_name');
+    return rows.map((r: { user_name: string }) => r.user_name);
+  };
+
+  before(async () => {
+    t = await newTenant();
+    await t.user({ userName: 'ada@acme.com', displayName: 'Ada', active: true, resource: { name: { familyName: 'Lovelace' }, emails: [{ value: 'ada@acme.com', type: 'work', primary: true }], [ENTERPRISE_USER]: { department: 'Sales EMEA' } } });
+    await t.user({ userName: 'bob@other.org', displayName: 'Bob 50%', active: false, resource: { emails: [{ value: 'bob@acme.com', type: 'home' }] } });
+    await t.user({ userName: 'cy_x@acme.com', active: true, resource: { title: 'Engineer' } });
+  });
+
+  it('compares case-insensitively, with and/or/not', async () => {
+    expect(await names({ op: 'cmp', field: 'userName', cmp: 'eq', value: 'ADA@ACME.COM' })).to.deep.equal(['ada@acme.com']);
+    expect(await names({ op: 'or', items: [{ op: 'cmp', field: 'userName', cmp: 'sw', value: 'bob' }, { op: 'cmp', field: 'active', cmp: 'eq', value: false }] })).to.deep.equal(['bob@other.org']);
+    expect(await names({ op: 'not', item: { op: 'cmp', field: 'userName', cmp: 'ew', value: '@acme.com' } })).to.deep.equal(['bob@other.org']);
+  });
+
+  it('escapes LIKE wildcards in values', async () => {
+    expect(await names({ op: 'cmp', field: 'displayName', cmp: 'co', value: '50%' })).to.deep.equal(['bob@other.org']);
+    expect(await names({ op: 'cmp', field: 'userName', cmp: 'co', value: '_x' })).to.deep.equal(['cy_x@acme.com']);
+  });
+
+  it('matches multi-valued attributes with value filters and dotted paths', async () => {
+    const work: Criteria = { op: 'any', field: 'emails', where: { op: 'and', items: [{ op: 'cmp', field: 'type', cmp: 'eq', value: 'work' }, { op: 'cmp', field: 'value', cmp: 'co', value: '@acme' }] } };
+    expect(await names(work)).to.deep.equal(['ada@acme.com']);
+    expect(await names({ op: 'cmp', field: 'emails.value', cmp: 'ew', value: '@ACME.com' })).to.deep.equal(['ada@acme.com', 'bob@other.org']);
+    expect(await names({ op: 'pr', field: 'emails' })).to.deep.equal(['ada@acme.com', 'bob@other.org']);
+    expect(await names({ op: 'cmp', field: 'emails.primary', cmp: 'eq', value: true })).to.deep.equal(['ada@acme.com']);
+  });
+
+  it('reads nested and extension attributes', async () => {
+    expect(await names({ op: 'cmp', field: 'name.familyName', cmp: 'eq', value: 'lovelace' })).to.deep.equal(['ada@acme.com']);
+    expect(await names({ op: 'cmp', field: `${ENTERPRISE_USER}:department`, cmp: 'sw', value: 'sales' })).to.deep.equal(['ada@acme.com']);
+    expect(await names({ op: 'pr', field: 'title' })).to.deep.equal(['cy_x@acme.com']);
+  });
+
+  it('compiles wildcard rules', async () => {
+    expect(await names(wildcardsCriteria(['*@acme.com']))).to.deep.equal(['ada@acme.com', 'cy_x@acme.com']);
+    expect(await names(wildcardsCriteria(['email:bob@*', 'department:Sales*']))).to.deep.equal(['ada@acme.com', 'bob@other.org']);
+    expect(await names(wildcardsCriteria([]))).to.deep.equal([]);
+  });
+
+  it('rejects unknown attributes, type mismatches and excessive depth', () => {
+    expect(() => compileCriteria({ op: 'cmp', field: 'password', cmp: 'eq', value: 'x' }, userFields)).to.throw(InvalidInput);
+    expect(() => compileCriteria({ op: 'cmp', field: 'active', cmp: 'gt', value: true }, userFields)).to.throw(InvalidInput);
+    expect(() => compileCriteria({ op: 'cmp', field: 'meta.created', cmp: 'gt', value: 'yesterday' }, userFields)).to.throw(InvalidInput);
+    let deep: Criteria = { op: 'true' };
+    for (let i = 0; i < 200; i++) deep = { op: 'not', item: deep };
+    expect(() => compileCriteria(deep, userFields)).to.throw(InvalidInput);
+  });
+});
