@@ -10,10 +10,18 @@ import type { Deps } from './container';
 import { defaultErrorHandler } from './http/common/default-errors';
 import { v2ErrorHandler } from './http/v2/errors';
 import { v2Router } from './http/v2/router';
+import { scimErrorHandler } from './http/scim/errors';
+import { scimMediaType } from './http/scim/media';
+import { scimRouter } from './http/scim/router';
 import { redactUrl } from './logger';
 import { loadSpec } from './spec';
 
 const requestIdPattern = /^[A-Za-z0-9._-]{1,100}$/;
+
+function splitUrl(url: string): [string, string] {
+  const q = url.indexOf('?');
+  return q < 0 ? [url, ''] : [url.slice(0, q), url.slice(q)];
+}
 
 /**
  * Builds the Express app from its dependencies; nothing here listens or reads the environment.
@@ -42,8 +50,24 @@ export function buildApp(deps: Deps, logger: Logger): Express {
     }),
   );
 
+  // CASE: SCIM clients send trailing slashes (/Users/); the spec has none.
+  app.use('/scim/v2', (req, _res, next) => {
+    const [path, query] = splitUrl(req.url);
+    if (path.length > 1 && path.endsWith('/')) req.url = path.replace(/\/+$/, '') + query;
+    next();
+  });
+  app.use('/scim/v2', scimMediaType);
+
   const limit = config.bodyLimitBytes;
-  app.use(express.json({ limit, type: ['application/json', 'application/*+json'] }));
+  app.use(
+    express.json({
+      limit,
+      type: ['application/json', 'application/*+json'],
+      verify: (req, _res, buf) => {
+        (req as Request & { rawBodyLength?: number }).rawBodyLength = buf.length;
+      },
+    }),
+  );
   app.use(express.urlencoded({ limit, extended: false }));
 
   app.use(
@@ -75,8 +99,10 @@ export function buildApp(deps: Deps, logger: Logger): Express {
   });
 
   app.use('/api/v2', v2Router(services));
+  app.use('/scim/v2', scimRouter(services));
 
   app.use('/api/v2', v2ErrorHandler());
+  app.use('/scim/v2', scimErrorHandler());
   app.use(defaultErrorHandler());
   return app;
 }

@@ -1,6 +1,7 @@
 import type { Config } from './config';
 import type { Db } from './db/knex';
 import { groupsService } from './domain/groups/groups.service';
+import { groupDirectoryService } from './domain/memberships/group-directory.service';
 import { membershipService } from './domain/memberships/membership.service';
 import { tenantsService } from './domain/tenants/tenants.service';
 import { tokensService } from './domain/tokens/tokens.service';
@@ -14,6 +15,7 @@ export function buildServices(db: Db) {
     groups: groupsService(db),
     users: usersService(db),
     memberships: membershipService(db),
+    groupDirectory: groupDirectoryService(db),
   };
 }
 

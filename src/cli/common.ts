@@ -7,7 +7,7 @@ import { ConfigError, loadConfig } from '../config';
 import { buildServices, type Services } from '../container';
 import { createDb, type Db } from '../db/knex';
 import { translateDbError } from '../db/pg-errors';
-import { DomainError, NotFound } from '../domain/errors';
+import { DomainError, NotFound, ServiceUnavailable } from '../domain/errors';
 
 /** Wrong command line: printed with a pointer to --help, exit code 2. */
 export class UsageError extends Error {}
@@ -46,33 +46,33 @@ function isOperationalError(err: unknown): err is Error & { code: string } {
  * (usage, configuration, domain and database errors) print one line on stderr, without a stack.
  */
 export function runCli(command: string, main: (argv: string[]) => Promise<void>): void {
-  main(process.argv.slice(2)).then(
-    () => {
-      process.exitCode = 0;
-    },
-    (raw: unknown) => {
-      const err = translateDbError(raw);
-      if (err instanceof UsageError) {
-        process.stderr.write(`${command}: ${err.message}\nRun "npm run ${command} -- --help" for usage.\n`);
-        process.exitCode = 2;
-      } else if (err instanceof ConfigError) {
-        process.stderr.write(`${command}: configuration error: ${err.message}\n`);
-        process.exitCode = 1;
-      } else if (err instanceof NotFound && err.id !== undefined) {
-        process.stderr.write(`${command}: ${err.resource} "${err.id}" not found\n`);
-        process.exitCode = 1;
-      } else if (err instanceof DomainError) {
-        process.stderr.write(`${command}: ${err.message}\n`);
-        process.exitCode = 1;
-      } else if (isOperationalError(err)) {
-        process.stderr.write(`${command}: ${err.message} (${err.code})\n`);
-        process.exitCode = 1;
-      } else {
-        process.stderr.write(`${command}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-        process.exitCode = 1;
-      }
-    },
-  );
+  main(process.argv.slice(2))
+    .then(
+      () => 0,
+      (raw: unknown) => {
+        const err = translateDbError(raw);
+        if (err instanceof UsageError) {
+          process.stderr.write(`${command}: ${err.message}\nRun "npm run ${command} -- --help" for usage.\n`);
+          return 2;
+        }
+        if (err instanceof ConfigError) {
+          process.stderr.write(`${command}: configuration error: ${err.message}\n`);
+        } else if (err instanceof NotFound && err.id !== undefined) {
+          process.stderr.write(`${command}: ${err.resource} "${err.id}" not found\n`);
+        } else if (err instanceof ServiceUnavailable && raw instanceof Error && raw !== err) {
+          process.stderr.write(`${command}: ${err.message}: ${raw.message}\n`);
+        } else if (err instanceof DomainError) {
+          process.stderr.write(`${command}: ${err.message}\n`);
+        } else if (isOperationalError(err)) {
+          process.stderr.write(`${command}: ${err.message} (${err.code})\n`);
+        } else {
+          process.stderr.write(`${command}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+        }
+        return 1;
+      },
+    )
+    // CASE: exit explicitly; a stray embedded-database handle must not keep a finished command alive.
+    .then((code) => process.exit(code));
 }
 
 /** Turns node's parseArgs TypeErrors (unknown option, missing value …) into usage errors. */
@@ -81,7 +81,9 @@ export function usageErrors<T>(parse: () => T): T {
     return parse();
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) throw new UsageError((err as Error).message);
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+      throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+    }
     throw err;
   }
 }

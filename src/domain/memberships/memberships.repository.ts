@@ -104,3 +104,63 @@ export async function isMemberOrOwner(db: Executor, tenantId: string, groupId: s
   );
   return result.rows[0];
 }
+
+export interface MemberWithDisplay extends MemberRef {
+  display: string | null;
+}
+
+/** Every direct member with a display name (user display name or user name; group name). */
+export async function findMembersWithDisplay(db: Executor, tenantId: string, groupId: string): Promise<MemberWithDisplay[]> {
+  const result = await db.raw(
+    `SELECT gm.member_kind AS kind, gm.member_id AS id, coalesce(u.display_name, u.user_name, g.name) AS display
+       FROM group_members gm
+       LEFT JOIN users u ON gm.member_kind = 'user' AND u.tenant_id = gm.tenant_id AND u.id = gm.member_id
+       LEFT JOIN groups g ON gm.member_kind = 'group' AND g.tenant_id = gm.tenant_id AND g.id = gm.member_id
+      WHERE gm.tenant_id = ? AND gm.group_id = ?
+      ORDER BY gm.member_kind, gm.member_id`,
+    [tenantId, groupId],
+  );
+  return result.rows as MemberWithDisplay[];
+}
+
+/** Deletes the members matching compiled criteria over `gm` (value/type); returns how many. */
+export async function deleteMembersWhere(db: Executor, tenantId: string, groupId: string, where: { sql: string; bindings: unknown[] }): Promise<number> {
+  const result = await db.raw(
+    `DELETE FROM group_members gm WHERE gm.tenant_id = ? AND gm.group_id = ? AND (${where.sql})`,
+    [tenantId, groupId, ...where.bindings] as never[],
+  );
+  return result.rowCount ?? 0;
+}
+
+/** Deletes every member not in `keep` (kind-qualified); returns how many. */
+export async function deleteMembersExcept(db: Executor, tenantId: string, groupId: string, keep: MemberRef[]): Promise<number> {
+  const users = keep.filter((m) => m.kind === 'user').map((m) => m.id);
+  const groups = keep.filter((m) => m.kind === 'group').map((m) => m.id);
+  const result = await db.raw(
+    `DELETE FROM group_members WHERE tenant_id = ? AND group_id = ?
+        AND NOT ((member_kind = 'user' AND member_id = ANY(?::uuid[])) OR (member_kind = 'group' AND member_id = ANY(?::uuid[])))`,
+    [tenantId, groupId, users, groups],
+  );
+  return result.rowCount ?? 0;
+}
+
+/** Which of the ids are users and which are groups of the tenant (ids may be of either). */
+export async function classifyIds(db: Executor, tenantId: string, ids: string[]): Promise<Map<string, MemberKind>> {
+  const out = new Map<string, MemberKind>();
+  if (!ids.length) return out;
+  const users: { id: string }[] = await db('users').select('id').where('tenant_id', tenantId).whereIn('id', ids).forKeyShare();
+  for (const u of users) out.set(u.id, 'user');
+  const rest = ids.filter((id) => !out.has(id));
+  if (rest.length) {
+    const groups: { id: string }[] = await db('groups').select('id').where('tenant_id', tenantId).whereIn('id', rest).forKeyShare();
+    for (const g of groups) out.set(g.id, 'group');
+  }
+  return out;
+}
+
+/** Stores a group's member count (caller holds the row lock), bumping its version unless told not to. */
+export async function setMemberCount(db: Executor, tenantId: string, groupId: string, count: number, bumpVersion: boolean): Promise<void> {
+  await db('groups')
+    .where({ tenant_id: tenantId, id: groupId })
+    .update({ member_count: count, ...(bumpVersion ? { version: db.raw('version + 1'), updated_at: db.fn.now() } : {}) });
+}

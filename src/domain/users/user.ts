@@ -1,3 +1,5 @@
+import type { Criteria } from '../criteria';
+
 /** A user as the core knows it. `resource` holds the dialect-neutral profile (SCIM attributes). */
 export interface User {
   id: string;
@@ -21,11 +23,28 @@ export interface UserFields {
   resource: Record<string, unknown>;
 }
 
-export type NewUser = Partial<UserFields> & { userName: string };
-export type UserChanges = Partial<UserFields>;
+/** Write-only: `password` is hashed by the service; null clears it. It is never read back. */
+export type NewUser = Partial<UserFields> & { userName: string; password?: string | null };
+export type UserChanges = Partial<UserFields> & { password?: string | null };
 
 export interface UserListQuery {
   offset: number;
   limit: number;
   userName?: string;
+  /** Only users matching these criteria (attribute paths of users.fields.ts). */
+  criteria?: Criteria;
+  /** Attribute path to sort by; the stable tie-breaker is creation order. */
+  sortBy?: string;
+  sortOrder?: 'asc' | 'desc';
+  /** Keyset pagination: only users created after (or before) this position. */
+  afterSeq?: number;
+  beforeSeq?: number;
+  /** Skip the total count (cursor pages). */
+  skipCount?: boolean;
+}
+
+/** A group a user belongs to directly. */
+export interface UserGroupRef {
+  id: string;
+  name: string;
 }

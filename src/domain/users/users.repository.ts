@@ -1,5 +1,8 @@
 import type { Executor } from '../../db/transaction';
-import type { NewUser, User, UserChanges, UserListQuery } from './user';
+import { compileCriteria, sortExpression } from '../../db/criteria-sql';
+import type { Knex } from 'knex';
+import type { User, UserChanges, UserGroupRef, UserListQuery } from './user';
+import { userFields } from './users.fields';
 
 interface UserRow {
   id: string;
@@ -31,8 +34,10 @@ const toUser = (r: UserRow): User => ({
   updatedAt: r.updated_at,
 });
 
-function toColumns(u: UserChanges): Record<string, unknown> {
+/** Columns to write; `passwordHash` is the already-hashed password (null clears it). */
+function toColumns(u: Omit<UserChanges, 'password'> & { passwordHash?: string | null }): Record<string, unknown> {
   const map: Record<string, unknown> = {
+    password_hash: u.passwordHash,
     user_name: u.userName,
     external_id: u.externalId,
     display_name: u.displayName,
@@ -42,7 +47,7 @@ function toColumns(u: UserChanges): Record<string, unknown> {
   return Object.fromEntries(Object.entries(map).filter(([, v]) => v !== undefined));
 }
 
-export async function insertUser(db: Executor, tenantId: string, u: NewUser): Promise<User> {
+export async function insertUser(db: Executor, tenantId: string, u: Omit<UserChanges, 'password'> & { userName: string; passwordHash?: string | null }): Promise<User> {
   const [row] = await db('users').insert({ tenant_id: tenantId, ...toColumns(u) }).returning(columns);
   return toUser(row);
 }
@@ -54,20 +59,59 @@ export async function findUserById(db: Executor, tenantId: string, id: string, o
   return row ? toUser(row) : undefined;
 }
 
-export async function findUserPage(db: Executor, tenantId: string, query: UserListQuery): Promise<User[]> {
-  const q = db('users').select(columns).where('tenant_id', tenantId).orderBy([{ column: 'seq' }]).offset(query.offset).limit(query.limit);
-  if (query.userName !== undefined) q.whereRaw('lower(user_name) = lower(?)', [query.userName]);
-  return (await q).map(toUser);
+function filtered(db: Executor, tenantId: string, query: UserListQuery): Knex.QueryBuilder {
+  const q = db('users as u').where('u.tenant_id', tenantId);
+  if (query.userName !== undefined) q.whereRaw('lower(u.user_name) = lower(?)', [query.userName]);
+  if (query.criteria) {
+    const { sql, bindings } = compileCriteria(query.criteria, userFields);
+    q.whereRaw(sql, bindings as Knex.RawBinding[]);
+  }
+  return q;
 }
 
-export async function countUsers(db: Executor, tenantId: string, query: Pick<UserListQuery, 'userName'>): Promise<number> {
-  const q = db('users').where('tenant_id', tenantId).count({ count: '*' });
-  if (query.userName !== undefined) q.whereRaw('lower(user_name) = lower(?)', [query.userName]);
-  const [{ count }] = await q;
+/** One page of users in a deterministic order (sort attribute, then creation order). */
+export async function findUserPage(db: Executor, tenantId: string, query: UserListQuery): Promise<User[]> {
+  if (query.limit <= 0) return [];
+  const q = filtered(db, tenantId, query).select(columns.map((c) => `u.${c}`));
+  const dir = query.sortOrder === 'desc' ? 'desc' : 'asc';
+  if (query.afterSeq !== undefined) q.where('u.seq', '>', query.afterSeq);
+  if (query.beforeSeq !== undefined) q.where('u.seq', '<', query.beforeSeq);
+  if (query.sortBy) q.orderByRaw(`${sortExpression(userFields, query.sortBy)} ${dir} NULLS LAST`);
+  q.orderBy('u.seq', query.beforeSeq !== undefined ? 'desc' : query.sortBy ? dir : 'asc');
+  const rows = await q.offset(query.offset).limit(query.limit);
+  const users = rows.map(toUser);
+  return query.beforeSeq !== undefined ? users.reverse() : users;
+}
+
+export async function countUsers(db: Executor, tenantId: string, query: UserListQuery): Promise<number> {
+  const [{ count }] = await filtered(db, tenantId, query).count({ count: '*' });
   return Number(count);
 }
 
-export async function updateUser(db: Executor, tenantId: string, id: string, changes: UserChanges): Promise<User> {
+/** Direct group memberships of several users, in one statement. */
+export async function findGroupsOfUsers(db: Executor, tenantId: string, userIds: string[]): Promise<Map<string, UserGroupRef[]>> {
+  const out = new Map<string, UserGroupRef[]>(userIds.map((id) => [id, []]));
+  if (!userIds.length) return out;
+  const rows: { member_id: string; id: string; name: string }[] = await db('group_members as gm')
+    .join('groups as g', function () {
+      this.on('g.tenant_id', 'gm.tenant_id').andOn('g.id', 'gm.group_id');
+    })
+    .where('gm.tenant_id', tenantId)
+    .where('gm.member_kind', 'user')
+    .whereIn('gm.member_id', userIds)
+    .select('gm.member_id', 'g.id', 'g.name')
+    .orderBy('g.name');
+  for (const r of rows) out.get(r.member_id)?.push({ id: r.id, name: r.name });
+  return out;
+}
+
+/** The stored password hash of a user (never part of User). */
+export async function findPasswordHash(db: Executor, tenantId: string, id: string): Promise<string | null | undefined> {
+  const row = await db('users').select('password_hash').where({ tenant_id: tenantId, id }).first();
+  return row ? row.password_hash : undefined;
+}
+
+export async function updateUser(db: Executor, tenantId: string, id: string, changes: Omit<UserChanges, 'password'> & { passwordHash?: string | null }): Promise<User> {
   const [row] = await db('users')
     .where({ tenant_id: tenantId, id })
     .update({ ...toColumns(changes), version: db.raw('version + 1'), updated_at: db.fn.now() })

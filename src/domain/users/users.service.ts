@@ -1,13 +1,15 @@
 import type { Db } from '../../db/knex';
 import { inTransaction } from '../../db/transaction';
 import { insertAuditEvent } from '../audit/audit.repository';
-import { InvalidInput, NotFound, VersionMismatch } from '../errors';
+import { InvalidInput, NotFound } from '../errors';
+import { assertVersion, type VersionCondition } from '../versions';
+import { hashPassword } from './passwords';
 import type { Page } from '../groups/group';
 import { isUuid } from '../ids';
 import { removeFromAllGroups } from '../memberships/memberships.repository';
 import { actorOf, type Principal } from '../principal';
-import type { NewUser, User, UserChanges, UserFields, UserListQuery } from './user';
-import { countUsers, deleteUserRow, findUserById, findUserPage, insertUser, updateUser } from './users.repository';
+import type { NewUser, User, UserChanges, UserFields, UserGroupRef, UserListQuery } from './user';
+import { countUsers, deleteUserRow, findGroupsOfUsers, findUserById, findUserPage, insertUser, updateUser } from './users.repository';
 
 function auditView(u: User): Record<string, unknown> {
   const { tenantId: _t, seq: _s, createdAt: _c, ...rest } = u;
@@ -20,16 +22,34 @@ function checkUserName(userName: string | undefined): void {
   if (userName.length > 255) throw new InvalidInput('a userName is at most 255 characters', { field: 'userName' });
 }
 
+/** Hashes a write-only password change (undefined: unchanged; null: cleared). */
+async function withPasswordHash<T extends { password?: string | null }>(input: T): Promise<Omit<T, 'password'> & { passwordHash?: string | null }> {
+  const { password, ...rest } = input;
+  if (password === undefined) return rest;
+  return { ...rest, passwordHash: password === null ? null : await hashPassword(password) };
+}
+
 /** User use cases; each change is one transaction with its audit event. */
 export function usersService(db: Db) {
-  async function change(p: Principal, id: string, changes: UserChanges, expectedVersion: number | undefined, action: string): Promise<User> {
-    checkUserName(changes.userName);
+  /**
+   * Locks the user, checks the version condition, asks `decide` for the changes given the
+   * current state (so read-modify-write is atomic, e.g. SCIM PATCH), and stores them.
+   */
+  async function change(
+    p: Principal,
+    id: string,
+    decide: (current: User) => UserChanges | Promise<UserChanges>,
+    condition: VersionCondition,
+    action: string,
+  ): Promise<User> {
     if (!isUuid(id)) throw new NotFound('user', id);
     return inTransaction(db, async (trx) => {
       const before = await findUserById(trx, p.tenantId, id, { forUpdate: true });
       if (!before) throw new NotFound('user', id);
-      if (expectedVersion !== undefined && expectedVersion !== before.version) throw new VersionMismatch(expectedVersion, before.version);
-      const after = await updateUser(trx, p.tenantId, id, changes);
+      assertVersion(condition, before.version);
+      const changes = await decide(before);
+      checkUserName(changes.userName);
+      const after = await updateUser(trx, p.tenantId, id, await withPasswordHash(changes));
       await insertAuditEvent(trx, { tenantId: p.tenantId, ...actorOf(p), action, resourceType: 'user', resourceId: id, before: auditView(before), after: auditView(after) });
       return after;
     });
@@ -38,8 +58,9 @@ export function usersService(db: Db) {
   return {
     async createUser(p: Principal, input: NewUser): Promise<User> {
       checkUserName(input.userName);
+      const row = await withPasswordHash(input);
       return inTransaction(db, async (trx) => {
-        const user = await insertUser(trx, p.tenantId, input);
+        const user = await insertUser(trx, p.tenantId, row);
         await insertAuditEvent(trx, { tenantId: p.tenantId, ...actorOf(p), action: 'user.created', resourceType: 'user', resourceId: user.id, after: auditView(user) });
         return user;
       });
@@ -51,33 +72,46 @@ export function usersService(db: Db) {
       return user;
     },
 
+    /** A page of users; `total` counts every match (-1 when the query skips counting). */
     async listUsers(p: Principal, query: UserListQuery): Promise<Page<User>> {
-      const [items, total] = await Promise.all([findUserPage(db, p.tenantId, query), countUsers(db, p.tenantId, query)]);
+      const [items, total] = await Promise.all([
+        findUserPage(db, p.tenantId, query),
+        query.skipCount ? Promise.resolve(-1) : countUsers(db, p.tenantId, query),
+      ]);
       return { items, total };
     },
 
+    /** Direct group memberships of the given users (for SCIM's readOnly `groups`). */
+    groupsOfUsers: (p: Principal, userIds: string[]): Promise<Map<string, UserGroupRef[]>> => findGroupsOfUsers(db, p.tenantId, userIds),
+
     /** Full update: every field is replaced; absent optional fields become empty. */
-    replaceUser(p: Principal, id: string, input: NewUser, expectedVersion?: number): Promise<User> {
-      const full: UserFields = {
+    replaceUser(p: Principal, id: string, input: NewUser, condition?: VersionCondition): Promise<User> {
+      const full: UserFields & { password?: string | null } = {
         userName: input.userName,
         externalId: input.externalId ?? null,
         displayName: input.displayName ?? null,
         active: input.active ?? true,
         resource: input.resource ?? {},
+        ...(input.password !== undefined ? { password: input.password } : {}),
       };
-      return change(p, id, full, expectedVersion, 'user.replaced');
+      return change(p, id, () => full, condition, 'user.replaced');
     },
 
     /** Partial update: only the given fields change. */
-    patchUser: (p: Principal, id: string, changes: UserChanges, expectedVersion?: number): Promise<User> =>
-      change(p, id, changes, expectedVersion, 'user.updated'),
+    patchUser: (p: Principal, id: string, changes: UserChanges, condition?: VersionCondition): Promise<User> =>
+      change(p, id, () => changes, condition, 'user.updated'),
+
+    /** Atomic read-modify-write: `decide` sees the locked current user and returns the changes. */
+    modifyUser: (p: Principal, id: string, decide: (current: User) => UserChanges | Promise<UserChanges>, condition?: VersionCondition): Promise<User> =>
+      change(p, id, decide, condition, 'user.updated'),
 
     /** Deletes a user and every membership it had (the groups' counts follow). */
-    async deleteUser(p: Principal, id: string): Promise<void> {
+    async deleteUser(p: Principal, id: string, condition?: VersionCondition): Promise<void> {
       if (!isUuid(id)) throw new NotFound('user', id);
       await inTransaction(db, async (trx) => {
         const before = await findUserById(trx, p.tenantId, id, { forUpdate: true });
         if (!before) throw new NotFound('user', id);
+        assertVersion(condition, before.version);
         // CASE: the row goes first, so a concurrent membership insert (holding a key-share lock
         // on it) finishes before we remove memberships, and none is left dangling.
         await deleteUserRow(trx, p.tenantId, id);

@@ -1,0 +1,189 @@
+import type { Db } from '../../db/knex';
+import { compileCriteria, type MultiField } from '../../db/criteria-sql';
+import { inTransaction, type Executor } from '../../db/transaction';
+import { insertAuditEvent } from '../audit/audit.repository';
+import type { Criteria } from '../criteria';
+import { Conflict, InvalidInput, NotFound } from '../errors';
+import type { Group, GroupChanges, NewGroup, Page } from '../groups/group';
+import { groupFields } from '../groups/groups.fields';
+import { assertCanManageMembers } from '../groups/groups.policy';
+import { deleteGroupRow, findGroupById, findGroupPage, insertGroup, updateGroup } from '../groups/groups.repository';
+import { loadVisibleGroup } from '../groups/groups.service';
+import { isUuid } from '../ids';
+import { actorOf, type Principal } from '../principal';
+import { assertVersion, type VersionCondition } from '../versions';
+import { countGroupsWhere, findGroupIdPage, type GroupQuery } from './groups-query.repository';
+import type { MemberKind, MemberRef } from './membership';
+import {
+  classifyIds,
+  deleteMembers,
+  deleteMembersExcept,
+  deleteMembersWhere,
+  findMembersWithDisplay,
+  insertMembers,
+  lockHierarchy,
+  removeFromAllGroups,
+  setMemberCount,
+  wouldCreateCycle,
+  type MemberWithDisplay,
+} from './memberships.repository';
+
+/** A member named by id, with its kind when the client said it (SCIM `type`). */
+export interface MemberInput {
+  id: string;
+  kind?: MemberKind;
+}
+
+/**
+ * One atomic change to a group: attribute changes plus membership deltas, applied under the
+ * group's row lock with one version bump and one audit event. Membership changes are set-based
+ * statements; the member list is never loaded to be changed.
+ */
+export interface GroupMutation {
+  changes?: GroupChanges;
+  /** Replace all members with exactly these. Applied before add/remove. */
+  replaceMembers?: MemberInput[];
+  addMembers?: MemberInput[];
+  removeMembers?: MemberInput[];
+  /** Remove the members matching these criteria (fields `value`, `type`). */
+  removeMembersWhere?: Criteria;
+}
+
+const memberFields = (groupFields.members as MultiField).sub;
+
+/** Resolves member inputs to kind-qualified refs; unknown ids are an InvalidInput naming them. */
+async function resolveMembers(trx: Executor, tenantId: string, inputs: MemberInput[]): Promise<MemberRef[]> {
+  const bad = inputs.filter((m) => !isUuid(m.id)).map((m) => m.id);
+  const ids = [...new Set(inputs.filter((m) => isUuid(m.id)).map((m) => m.id.toLowerCase()))];
+  const kinds = await classifyIds(trx, tenantId, ids);
+  const missing = [...bad, ...ids.filter((id) => !kinds.has(id))];
+  const wrongKind = inputs.filter((m) => m.kind && isUuid(m.id) && kinds.get(m.id.toLowerCase()) && kinds.get(m.id.toLowerCase()) !== m.kind);
+  if (missing.length) throw new InvalidInput(`unknown member ids: ${missing.slice(0, 20).join(', ')}`, { field: 'members', ids: missing.slice(0, 100) });
+  if (wrongKind.length) throw new InvalidInput(`member ${wrongKind[0].id} is not of type ${wrongKind[0].kind}`, { field: 'members' });
+  return ids.map((id) => ({ id, kind: kinds.get(id)! }));
+}
+
+const byKind = (refs: MemberRef[], kind: MemberKind) => refs.filter((r) => r.kind === kind).map((r) => r.id);
+
+/** Group directory use cases used by provisioning clients (SCIM): query, create/replace/patch with members. */
+export function groupDirectoryService(db: Db) {
+  /** Applies the membership part; returns rows added minus rows removed, and whether any moved. */
+  async function applyMembers(trx: Executor, p: Principal, group: Group, m: GroupMutation): Promise<{ delta: number; touched: boolean }> {
+    let delta = 0;
+    let touched = false;
+    const add = (n: number) => {
+      delta += n;
+      touched ||= n !== 0;
+    };
+    const touchesGroups = [...(m.replaceMembers ?? []), ...(m.addMembers ?? [])].some((x) => x.kind !== 'user');
+    if (touchesGroups) await lockHierarchy(trx, p.tenantId);
+    const checkCycles = async (refs: MemberRef[]) => {
+      if (await wouldCreateCycle(trx, p.tenantId, group.id, byKind(refs, 'group'))) {
+        throw new InvalidInput('adding these groups would create a membership cycle', { field: 'members' });
+      }
+    };
+    if (m.replaceMembers) {
+      const refs = await resolveMembers(trx, p.tenantId, m.replaceMembers);
+      await checkCycles(refs);
+      add(-(await deleteMembersExcept(trx, p.tenantId, group.id, refs)));
+      add((await insertMembers(trx, p.tenantId, group.id, 'user', byKind(refs, 'user'))).length);
+      add((await insertMembers(trx, p.tenantId, group.id, 'group', byKind(refs, 'group'))).length);
+    }
+    if (m.removeMembersWhere) {
+      add(-(await deleteMembersWhere(trx, p.tenantId, group.id, compileCriteria(m.removeMembersWhere, memberFields))));
+    }
+    if (m.removeMembers?.length) {
+      const ids = [...new Set(m.removeMembers.filter((x) => isUuid(x.id)).map((x) => x.id.toLowerCase()))];
+      for (const kind of ['user', 'group'] as const) {
+        const wanted = m.removeMembers.some((x) => x.kind === kind || !x.kind) ? ids : [];
+        add(-(await deleteMembers(trx, p.tenantId, group.id, kind, wanted)).length);
+      }
+    }
+    if (m.addMembers?.length) {
+      const refs = await resolveMembers(trx, p.tenantId, m.addMembers);
+      await checkCycles(refs);
+      add((await insertMembers(trx, p.tenantId, group.id, 'user', byKind(refs, 'user'))).length);
+      add((await insertMembers(trx, p.tenantId, group.id, 'group', byKind(refs, 'group'))).length);
+    }
+    return { delta, touched };
+  }
+
+  const hasMemberChange = (m: GroupMutation) => Boolean(m.replaceMembers || m.removeMembersWhere || m.removeMembers?.length || m.addMembers?.length);
+
+  return {
+    /** A page of groups matching criteria, with the total (skipped when `skipCount`). */
+    async queryGroups(p: Principal, query: GroupQuery & { skipCount?: boolean }): Promise<Page<Group> & { seqs: number[] }> {
+      const [idPage, total] = await Promise.all([
+        findGroupIdPage(db, p.tenantId, query),
+        query.skipCount ? Promise.resolve(-1) : countGroupsWhere(db, p.tenantId, query.criteria),
+      ]);
+      const ids = idPage.map((r) => r.id);
+      const loaded = ids.length ? await findGroupPage(db, p.tenantId, { ids, offset: 0, limit: ids.length }) : [];
+      const byId = new Map(loaded.map((g) => [g.id, g]));
+      return { items: ids.map((id) => byId.get(id)).filter((g): g is Group => Boolean(g)), total, seqs: idPage.map((r) => r.seq) };
+    },
+
+    /** Every direct member with its display name. */
+    async membersOf(p: Principal, groupId: string): Promise<MemberWithDisplay[]> {
+      return findMembersWithDisplay(db, p.tenantId, groupId);
+    },
+
+    /** Creates a group with its initial members in one transaction. */
+    async createGroup(p: Principal, input: NewGroup, members: MemberInput[] = []): Promise<Group> {
+      if (!input.name?.trim()) throw new InvalidInput('a group needs a non-empty name', { field: 'name' });
+      return inTransaction(db, async (trx) => {
+        const id = await insertGroup(trx, p.tenantId, input, p.userId ?? null);
+        let group = (await findGroupById(trx, p.tenantId, id))!;
+        if (members.length) {
+          const { delta } = await applyMembers(trx, p, group, { addMembers: members });
+          await setMemberCount(trx, p.tenantId, id, delta, false);
+          group = (await findGroupById(trx, p.tenantId, id))!;
+        }
+        await insertAuditEvent(trx, { tenantId: p.tenantId, ...actorOf(p), action: 'group.created', resourceType: 'group', resourceId: id, after: { name: group.name, externalId: group.externalId, members: members.map((m) => m.id) } });
+        return group;
+      });
+    },
+
+    /** Applies a GroupMutation atomically under the version condition (SCIM If-Match). */
+    async mutateGroup(p: Principal, groupId: string, m: GroupMutation, condition?: VersionCondition): Promise<Group> {
+      if (m.changes?.name !== undefined && !m.changes.name.trim()) throw new InvalidInput('a group needs a non-empty name', { field: 'name' });
+      return inTransaction(db, async (trx) => {
+        const before = await loadVisibleGroup(trx, p, groupId, true);
+        assertVersion(condition, before.version);
+        if (hasMemberChange(m)) assertCanManageMembers(p, before);
+        const changes = Object.fromEntries(Object.entries(m.changes ?? {}).filter(([, v]) => v !== undefined)) as GroupChanges;
+        const changed = Object.keys(changes).length > 0;
+        const { delta, touched } = hasMemberChange(m) ? await applyMembers(trx, p, before, m) : { delta: 0, touched: false };
+        if (!changed && !touched) return before;
+        if (changed) await updateGroup(trx, p.tenantId, groupId, changes);
+        if (touched) await setMemberCount(trx, p.tenantId, groupId, before.memberCount + delta, !changed);
+        const after = (await findGroupById(trx, p.tenantId, groupId))!;
+        await insertAuditEvent(trx, {
+          tenantId: p.tenantId,
+          ...actorOf(p),
+          action: 'group.updated',
+          resourceType: 'group',
+          resourceId: groupId,
+          before: { name: before.name, externalId: before.externalId, memberCount: before.memberCount, version: before.version },
+          after: { name: after.name, externalId: after.externalId, memberCount: after.memberCount, version: after.version, changes, memberDelta: delta },
+        });
+        return after;
+      });
+    },
+
+    /** Deletes a group under a version condition, removing it from its parents. */
+    async deleteGroup(p: Principal, groupId: string, condition?: VersionCondition): Promise<void> {
+      if (!isUuid(groupId)) throw new NotFound('group', groupId);
+      await inTransaction(db, async (trx) => {
+        const before = await loadVisibleGroup(trx, p, groupId, true);
+        if (before.system) throw new Conflict('a system group cannot be deleted', { id: groupId });
+        assertVersion(condition, before.version);
+        await removeFromAllGroups(trx, p.tenantId, { kind: 'group', id: groupId });
+        await deleteGroupRow(trx, p.tenantId, groupId);
+        await insertAuditEvent(trx, { tenantId: p.tenantId, ...actorOf(p), action: 'group.deleted', resourceType: 'group', resourceId: groupId, before: { name: before.name, externalId: before.externalId } });
+      });
+    },
+  };
+}
+
+export type GroupDirectoryService = ReturnType<typeof groupDirectoryService>;

@@ -1,0 +1,237 @@
+import type { Request, Response } from 'express';
+import { principalOf } from '../../auth/require-rights';
+import type { Services } from '../../container';
+import type { Principal } from '../../domain/principal';
+import type { VersionCondition } from '../../domain/versions';
+import { invalidSyntax, invalidValue, ScimError, scimErrorOf } from './errors';
+import { groupMutationFromPatch, parsePatchRequest, patchUserDocument } from './patch';
+import { etagOf, userDocument, userInput } from './present';
+import { coerceResource, getKey, isObject, type Json, type JsonObject } from './resource';
+import { SCHEMA } from './schemas';
+
+/** RFC 7644 §3.7: limits advertised in ServiceProviderConfig and enforced before any work. */
+export const MAX_BULK_OPERATIONS = 1000;
+export const MAX_BULK_PAYLOAD = 1_048_576;
+
+type Method = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+interface BulkOp {
+  index: number;
+  method: Method;
+  bulkId?: string;
+  path: string;
+  data?: unknown;
+  version?: string;
+  deps: Set<string>;
+}
+
+interface BulkResult {
+  method: Method;
+  bulkId?: string;
+  version?: string;
+  location?: string;
+  status: string;
+  response?: JsonObject;
+}
+
+const BULK_REF = /^bulkId:(.+)$/;
+
+/** Every bulkId a value references ("bulkId:x" anywhere in the path or data). */
+function collectRefs(value: unknown, into: Set<string>): void {
+  if (typeof value === 'string') {
+    const m = BULK_REF.exec(value);
+    if (m) into.add(m[1]);
+  } else if (Array.isArray(value)) {
+    for (const v of value) collectRefs(v, into);
+  } else if (isObject(value)) {
+    for (const v of Object.values(value)) collectRefs(v, into);
+  }
+}
+
+function substitute(value: unknown, ids: Map<string, string>): unknown {
+  if (typeof value === 'string') {
+    const m = BULK_REF.exec(value);
+    return m && ids.has(m[1]) ? ids.get(m[1]) : value;
+  }
+  if (Array.isArray(value)) return value.map((v) => substitute(v, ids));
+  if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, ids)]));
+  return value;
+}
+
+function parseOps(body: unknown): { ops: BulkOp[]; failOnErrors?: number } {
+  if (!isObject(body)) throw invalidSyntax('the Bulk body must be a JSON object');
+  const schemas = body[getKey(body, 'schemas') ?? 'schemas'];
+  if (!Array.isArray(schemas) || !schemas.some((s) => typeof s === 'string' && s.toLowerCase() === SCHEMA.bulkRequest.toLowerCase())) {
+    throw invalidSyntax(`"schemas" must include ${SCHEMA.bulkRequest}`);
+  }
+  const raw = body[getKey(body, 'Operations') ?? 'Operations'];
+  if (!Array.isArray(raw)) throw invalidSyntax('"Operations" must be an array');
+  if (raw.length > MAX_BULK_OPERATIONS) throw new ScimError(413, undefined, `the bulk request has more than maxOperations (${MAX_BULK_OPERATIONS}) operations`);
+  const foe = body[getKey(body, 'failOnErrors') ?? 'failOnErrors'];
+  if (foe !== undefined && (typeof foe !== 'number' || !Number.isInteger(foe) || foe < 1)) throw invalidValue('"failOnErrors" must be a positive integer');
+  const seen = new Set<string>();
+  const ops = raw.map((o, index): BulkOp => {
+    if (!isObject(o)) throw invalidSyntax(`operation ${index + 1} must be an object`);
+    const method = String(o[getKey(o, 'method') ?? 'method'] ?? '').toUpperCase();
+    if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) throw invalidValue(`operation ${index + 1}: "method" must be POST, PUT, PATCH or DELETE`);
+    const path = o[getKey(o, 'path') ?? 'path'];
+    if (typeof path !== 'string' || !path) throw invalidValue(`operation ${index + 1}: "path" is required`);
+    const bulkId = o[getKey(o, 'bulkId') ?? 'bulkId'];
+    if (bulkId !== undefined && (typeof bulkId !== 'string' || !bulkId)) throw invalidValue(`operation ${index + 1}: "bulkId" must be a string`);
+    if (method === 'POST' && !bulkId) throw invalidValue(`operation ${index + 1}: a POST needs a "bulkId"`);
+    if (typeof bulkId === 'string') {
+      if (seen.has(bulkId)) throw invalidValue(`bulkId "${bulkId}" is used twice`);
+      seen.add(bulkId);
+    }
+    const data = o[getKey(o, 'data') ?? 'data'];
+    const version = o[getKey(o, 'version') ?? 'version'];
+    const deps = new Set<string>();
+    collectRefs(path, deps);
+    collectRefs(data, deps);
+    return {
+      index,
+      method: method as Method,
+      ...(typeof bulkId === 'string' ? { bulkId } : {}),
+      path,
+      data,
+      ...(typeof version === 'string' ? { version } : {}),
+      deps,
+    };
+  });
+  return { ops, ...(typeof foe === 'number' ? { failOnErrors: foe } : {}) };
+}
+
+function versionCondition(version: string | undefined): VersionCondition {
+  if (!version) return undefined;
+  const m = /^(?:W\/)?"(\d{1,10})"$/.exec(version.trim());
+  return m ? Number(m[1]) : [];
+}
+
+/** Executes one operation through the core services (each in its own transaction). */
+async function execute(services: Services, p: Principal, op: BulkOp, base: string): Promise<{ status: number; id?: string; version?: number }> {
+  const m = /^\/(Users|Groups)(?:\/([^/]+))?\/?$/i.exec(op.path);
+  if (!m) throw new ScimError(400, 'invalidPath', `unsupported bulk path "${op.path}"`);
+  const type = m[1].toLowerCase() === 'users' ? 'User' : 'Group';
+  const id = m[2];
+  if ((op.method === 'POST') === Boolean(id)) throw new ScimError(400, 'invalidPath', `${op.method} ${op.path}: ${op.method === 'POST' ? 'no id in the path' : 'the path needs an id'}`);
+  const cond = versionCondition(op.version);
+  void base;
+  if (type === 'User') {
+    switch (op.method) {
+      case 'POST': {
+        const u = await services.users.createUser(p, userInput(coerceResource('User', op.data)));
+        return { status: 201, id: u.id, version: u.version };
+      }
+      case 'PUT': {
+        const u = await services.users.replaceUser(p, id!, userInput(coerceResource('User', op.data)), cond);
+        return { status: 200, id: u.id, version: u.version };
+      }
+      case 'PATCH': {
+        const ops = parsePatchRequest(op.data);
+        const u = await services.users.modifyUser(p, id!, (cur) => userInput(coerceResource('User', { ...patchUserDocument(userDocument(cur), ops, cur.id), schemas: [SCHEMA.user] })), cond);
+        return { status: 200, id: u.id, version: u.version };
+      }
+      case 'DELETE':
+        await services.users.deleteUser(p, id!, cond);
+        return { status: 204, id };
+    }
+  }
+  switch (op.method) {
+    case 'POST': {
+      const c = coerceResource('Group', op.data);
+      const members = ((c.core.members ?? []) as JsonObject[]).map((x) => ({ id: String(x.value), ...(typeof x.type === 'string' ? { kind: x.type.toLowerCase() as 'user' | 'group' } : {}) }));
+      const g = await services.groupDirectory.createGroup(p, { name: c.core.displayName as string, externalId: c.externalId ?? null }, members);
+      return { status: 201, id: g.id, version: g.version };
+    }
+    case 'PUT': {
+      const c = coerceResource('Group', op.data);
+      const members = ((c.core.members ?? []) as JsonObject[]).map((x) => ({ id: String(x.value) }));
+      const g = await services.groupDirectory.mutateGroup(p, id!, { changes: { name: c.core.displayName as string, externalId: c.externalId ?? null }, replaceMembers: members }, cond);
+      return { status: 200, id: g.id, version: g.version };
+    }
+    case 'PATCH': {
+      const g = await services.groupDirectory.mutateGroup(p, id!, groupMutationFromPatch(parsePatchRequest(op.data), id!), cond);
+      return { status: 200, id: g.id, version: g.version };
+    }
+    case 'DELETE':
+      await services.groupDirectory.deleteGroup(p, id!, cond);
+      return { status: 204, id };
+  }
+}
+
+function errorResult(op: BulkOp, err: unknown, req?: Request): BulkResult {
+  const known = scimErrorOf(err);
+  if (!known) req?.log?.error({ err, reqId: req.id, operation: op.index + 1 }, 'unexpected error in bulk operation');
+  const mapped = known ?? { status: 500, body: { schemas: [SCHEMA.error], status: '500', detail: 'An internal error occurred' } };
+  return {
+    method: op.method,
+    ...(op.bulkId ? { bulkId: op.bulkId } : {}),
+    status: String(mapped.status),
+    response: mapped.body as unknown as JsonObject,
+  };
+}
+
+/**
+ * POST /Bulk (RFC 7644 §3.7): operations run in order, each in its own transaction. An operation
+ * that references a later bulkId waits until that one ran; references that form a cycle, or point
+ * to an operation that failed or does not exist, fail with 409 / 400. `failOnErrors` stops after
+ * that many errors.
+ */
+export function bulkHandler(services: Services) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const size = (req as Request & { rawBodyLength?: number }).rawBodyLength ?? Number(req.get('content-length') ?? 0);
+    if (size > MAX_BULK_PAYLOAD) throw new ScimError(413, undefined, `the bulk request exceeds maxPayloadSize (${MAX_BULK_PAYLOAD} bytes)`);
+    const p = principalOf(req);
+    const { ops, failOnErrors } = parseOps(req.body);
+    const defined = new Set(ops.map((o) => o.bulkId).filter((b): b is string => Boolean(b)));
+    const created = new Map<string, string>();
+    const failed = new Set<string>();
+    const results: BulkResult[] = [];
+    const base = `${req.protocol}://${req.get('host')}/scim/v2`;
+    let errors = 0;
+    let pending = [...ops];
+
+    const record = (op: BulkOp, result: BulkResult) => {
+      results.push(result);
+      if (Number(result.status) >= 400) {
+        errors++;
+        if (op.bulkId) failed.add(op.bulkId);
+      }
+    };
+
+    while (pending.length && !(failOnErrors && errors >= failOnErrors)) {
+      const ready = pending.find((o) => [...o.deps].every((d) => created.has(d) || failed.has(d) || !defined.has(d)));
+      if (!ready) {
+        // Every remaining operation waits on another remaining one: a cycle.
+        for (const op of pending) record(op, errorResult(op, new ScimError(409, undefined, `circular bulkId reference in operation ${op.index + 1}`)));
+        break;
+      }
+      pending = pending.filter((o) => o !== ready);
+      const missing = [...ready.deps].find((d) => !defined.has(d));
+      const brokenDep = [...ready.deps].find((d) => failed.has(d));
+      if (missing || brokenDep) {
+        const err = missing
+          ? new ScimError(400, 'invalidValue', `bulkId "${missing}" is not defined in this request`)
+          : new ScimError(409, undefined, `bulkId "${brokenDep}" refers to an operation that failed`);
+        record(ready, errorResult(ready, err));
+        continue;
+      }
+      try {
+        const resolved = { ...ready, path: String(substitute(ready.path, created)), data: substitute(ready.data, created) as Json };
+        const out = await execute(services, p, resolved, base);
+        if (ready.bulkId && out.id) created.set(ready.bulkId, out.id);
+        const typePath = /^\/?users/i.test(resolved.path) ? 'Users' : 'Groups';
+        record(ready, {
+          method: ready.method,
+          ...(ready.bulkId ? { bulkId: ready.bulkId } : {}),
+          ...(out.version !== undefined ? { version: etagOf(out.version) } : {}),
+          ...(out.id && ready.method !== 'DELETE' ? { location: `${base}/${typePath}/${out.id}` } : {}),
+          status: String(out.status),
+        });
+      } catch (err) {
+        record(ready, errorResult(ready, err, req));
+      }
+    }
+    res.status(200).json({ schemas: [SCHEMA.bulkResponse], Operations: results });
+  };
+}

@@ -1,0 +1,94 @@
+import type { NextFunction, Request, Response } from 'express';
+import { DomainError } from '../../domain/errors';
+import { logUnexpected, normalizeError, statusOf } from '../common/errors';
+import { SCHEMA } from './schemas';
+
+/** scimType values exactly as RFC 7644 Table 9 spells them (plus the cursor draft's). */
+export type ScimType =
+  | 'invalidFilter'
+  | 'tooMany'
+  | 'uniqueness'
+  | 'mutability'
+  | 'invalidSyntax'
+  | 'invalidPath'
+  | 'noTarget'
+  | 'invalidValue'
+  | 'invalidVers'
+  | 'sensitive'
+  | 'invalidCursor'
+  | 'expiredCursor';
+
+/** A protocol-level SCIM error, thrown by the SCIM adapter itself (not by the core). */
+export class ScimError extends DomainError {
+  readonly code = 'scim';
+  constructor(readonly status: number, readonly scimType: ScimType | undefined, detail: string) {
+    super(detail);
+  }
+}
+
+export const invalidValue = (detail: string) => new ScimError(400, 'invalidValue', detail);
+export const invalidSyntax = (detail: string) => new ScimError(400, 'invalidSyntax', detail);
+export const invalidPath = (detail: string) => new ScimError(400, 'invalidPath', detail);
+export const noTarget = (detail: string) => new ScimError(400, 'noTarget', detail);
+export const mutability = (detail: string) => new ScimError(400, 'mutability', detail);
+export const invalidFilter = (detail: string) => new ScimError(400, 'invalidFilter', detail);
+
+export interface ScimErrorBody {
+  schemas: string[];
+  status: string;
+  scimType?: ScimType;
+  detail: string;
+}
+
+/** Domain error → SCIM status and scimType (RFC 7644 §3.12). */
+export function scimErrorOf(err: unknown): { status: number; body: ScimErrorBody } | null {
+  const domain = err instanceof ScimError ? err : normalizeError(err);
+  if (!domain) return null;
+  let status: number;
+  let scimType: ScimType | undefined;
+  if (domain instanceof ScimError) {
+    status = domain.status;
+    scimType = domain.scimType;
+  } else {
+    status = statusOf[domain.code] ?? 400;
+    switch (domain.code) {
+      case 'invalid_input':
+        scimType = domain.details.criteria ? 'invalidFilter' : (domain.details.errors ? 'invalidSyntax' : 'invalidValue');
+        break;
+      case 'already_exists':
+        scimType = 'uniqueness';
+        break;
+      case 'version_mismatch':
+        status = 412;
+        break;
+      case 'payload_too_large':
+        scimType = 'tooMany';
+        break;
+      default:
+        break;
+    }
+  }
+  const body: ScimErrorBody = { schemas: [SCHEMA.error], status: String(status), detail: domain.message };
+  if (scimType) body.scimType = scimType;
+  return { status, body };
+}
+
+/** Sends a SCIM error body with the SCIM media type. */
+export function sendScimError(res: Response, status: number, body: ScimErrorBody): void {
+  if (status === 401) res.set('WWW-Authenticate', 'Bearer realm="roster"');
+  if (status === 503 || status === 429) res.set('Retry-After', '5');
+  res.status(status).type('application/scim+json').json(body);
+}
+
+/** Renders every error under /scim/v2 as a SCIM Error (string status, scimType). */
+export function scimErrorHandler() {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    const mapped = scimErrorOf(err);
+    if (!mapped) {
+      logUnexpected(req, err);
+      sendScimError(res, 500, { schemas: [SCHEMA.error], status: '500', detail: 'An internal error occurred' });
+      return;
+    }
+    sendScimError(res, mapped.status, mapped.body);
+  };
+}
