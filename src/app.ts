@@ -10,6 +10,7 @@ import type { Deps } from './container';
 import { defaultErrorHandler } from './http/common/default-errors';
 import { v2ErrorHandler } from './http/v2/errors';
 import { v2Router } from './http/v2/router';
+import { oauthErrorHandler, tokenHandler } from './http/oauth/token.handler';
 import { scimErrorHandler } from './http/scim/errors';
 import { scimMediaType } from './http/scim/media';
 import { scimRouter } from './http/scim/router';
@@ -100,9 +101,11 @@ export function buildApp(deps: Deps, logger: Logger): Express {
 
   app.use('/api/v2', v2Router(services));
   app.use('/scim/v2', scimRouter(services));
+  app.post('/oauth/token', tokenHandler(services));
 
   app.use('/api/v2', v2ErrorHandler());
   app.use('/scim/v2', scimErrorHandler());
+  app.use('/oauth', oauthErrorHandler());
   app.use(defaultErrorHandler());
   return app;
 }

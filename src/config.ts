@@ -21,6 +21,8 @@ export interface Config {
   readonly migrateOnStart: boolean;
   /** Create a default tenant and print an admin token when the database has no tenant. */
   readonly bootstrapAdmin: boolean;
+  /** Lifetime of OAuth access tokens (client credentials), in seconds. */
+  readonly oauthTokenTtlSeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -77,5 +79,6 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 120_000),
     migrateOnStart: bool(env, 'MIGRATE_ON_START', db.kind === 'pglite'),
     bootstrapAdmin: bool(env, 'BOOTSTRAP_ADMIN', db.kind === 'pglite'),
+    oauthTokenTtlSeconds: int(env, 'OAUTH_TOKEN_TTL_SECONDS', 3600, 60, 86_400),
   });
 }

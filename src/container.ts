@@ -3,13 +3,15 @@ import type { Db } from './db/knex';
 import { groupsService } from './domain/groups/groups.service';
 import { groupDirectoryService } from './domain/memberships/group-directory.service';
 import { membershipService } from './domain/memberships/membership.service';
+import { oauthService } from './domain/oauth/oauth.service';
 import { tenantsService } from './domain/tenants/tenants.service';
 import { tokensService } from './domain/tokens/tokens.service';
 import { usersService } from './domain/users/users.service';
 
 /** Composition root: the database and the services built on it. No DI framework. */
-export function buildServices(db: Db) {
+export function buildServices(db: Db, opts: { oauthTokenTtlSeconds?: number } = {}) {
   return {
+    oauth: oauthService(db, opts.oauthTokenTtlSeconds ?? 3600),
     tenants: tenantsService(db),
     tokens: tokensService(db),
     groups: groupsService(db),
@@ -28,5 +30,5 @@ export interface Deps {
 }
 
 export function buildDeps(config: Config, db: Db): Deps {
-  return { config, db, services: buildServices(db) };
+  return { config, db, services: buildServices(db, { oauthTokenTtlSeconds: config.oauthTokenTtlSeconds }) };
 }

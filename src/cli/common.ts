@@ -5,7 +5,7 @@
  */
 import { ConfigError, loadConfig } from '../config';
 import { buildServices, type Services } from '../container';
-import { createDb, type Db } from '../db/knex';
+import { createDb } from '../db/knex';
 import { translateDbError } from '../db/pg-errors';
 import { DomainError, NotFound, ServiceUnavailable } from '../domain/errors';
 
@@ -26,12 +26,12 @@ Exit codes: 0 done; 1 refused (unknown tenant, bad value, configuration or datab
  * Opens the configured database (migrating the embedded one), runs fn with the services, and
  * always closes the database afterwards.
  */
-export async function withServices<T>(fn: (services: Services, db: Db) => Promise<T>): Promise<T> {
+export async function withServices<T>(fn: (services: Services) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const db = createDb(config.db);
   try {
     if (config.db.kind === 'pglite') await db.migrate.latest();
-    return await fn(buildServices(db), db);
+    return await fn(buildServices(db));
   } finally {
     await db.destroy();
   }

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Tenant } from '../domain/tenants/tenants.service';
-import { DATABASE_HELP, formatDate, formatTable, out, runCli, UsageError, usageErrors, withServices } from './common';
+import { DATABASE_HELP, formatDate, formatTable, info, out, runCli, UsageError, usageErrors, withServices } from './common';
 
 const HELP = `Usage: npm run tenant -- <command> [options]
 
@@ -43,7 +43,7 @@ async function list(args: string[]): Promise<void> {
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const tenants = await withServices((s) => s.tenants.listTenants());
   if (values.json) return out(JSON.stringify(tenants));
-  if (!tenants.length) return void process.stderr.write('no tenants\n');
+  if (!tenants.length) return info('no tenants');
   out(formatTable(['ID', 'PID', 'NAME', 'CREATED'], tenants.map((t) => [t.id, String(t.pid), t.name, formatDate(t.createdAt)])));
 }
 

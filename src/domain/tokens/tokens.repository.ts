@@ -59,6 +59,7 @@ export async function findLiveTokenByHash(db: Executor, tokenHash: string): Prom
   const row = await db('api_tokens')
     .select(columns)
     .where({ token_hash: tokenHash })
+    .whereNot({ kind: 'oauth_client' })
     .whereNull('revoked_at')
     .where((q) => q.whereNull('expires_at').orWhere('expires_at', '>', db.fn.now()))
     .first();

@@ -1,7 +1,9 @@
 import type { Db } from '../../db/knex';
+import { resolveSessionRights } from '../access/access.service';
 import { InvalidInput } from '../errors';
 import type { Principal } from '../principal';
 import { isRight, RIGHTS } from '../rights';
+import { assertNotPendingSession } from '../sessions/sessions.service';
 import { generateToken, hashToken, type TokenRecord } from './token';
 import { findLiveTokenByHash, findTokens, insertToken, revokeTokens, touchToken } from './tokens.repository';
 
@@ -38,13 +40,21 @@ export function tokensService(db: Db) {
     /** The principal for a presented token, or undefined when it is unknown, revoked or expired. */
     async verifyToken(token: string): Promise<Principal | undefined> {
       if (token.length > 512) return undefined;
-      const record = await findLiveTokenByHash(db, hashToken(token));
-      if (!record) return undefined;
+      const hash = hashToken(token);
+      const record = await findLiveTokenByHash(db, hash);
+      if (!record) {
+        // CASE: a started but unauthenticated session throws SessionNotAuthenticated (still a 401 outside the session dialect).
+        await assertNotPendingSession(db, hash);
+        return undefined;
+      }
       touchToken(db, record.id).catch(() => undefined);
+      // CASE: a session's rights are the union of the system rights of its user's groups, read now.
+      const session = record.kind === 'session' && record.userId ? await resolveSessionRights(db, record.tenantId, record.userId) : undefined;
+      if (record.kind === 'session' && !session) return undefined;
       return {
         tenantId: record.tenantId,
         tokenId: record.id,
-        rights: new Set(record.rights),
+        rights: session ? session.rights : new Set(record.rights),
         ...(record.userId ? { userId: record.userId } : {}),
       };
     },

@@ -1,0 +1,223 @@
+import type { Executor } from '../../db/transaction';
+import { isUuid } from '../ids';
+
+/**
+ * Lookups the integer-id and client-id dialects need: groups by `seq` or `key`, users by `seq`
+ * or user name, short descriptions of groups and users, and member lists by kind.
+ */
+
+/** The identifying facts of a group, as short formats show them. */
+export interface GroupBrief {
+  id: string;
+  seq: number;
+  name: string;
+  key: string | null;
+  system: boolean;
+  vendorAttributes: Record<string, Record<string, unknown>>;
+}
+
+export interface UserBrief {
+  id: string;
+  seq: number;
+  userName: string;
+  displayName: string | null;
+  version: number;
+}
+
+const toGroupBrief = (r: { id: string; seq: string | number; name: string; key: string | null; system: boolean; vendor_attributes: GroupBrief['vendorAttributes'] }): GroupBrief => ({
+  id: r.id,
+  seq: Number(r.seq),
+  name: r.name,
+  key: r.key,
+  system: r.system,
+  vendorAttributes: r.vendor_attributes ?? {},
+});
+
+const groupBriefColumns = ['id', 'seq', 'name', 'key', 'system', 'vendor_attributes'];
+
+const toUserBrief = (r: { id: string; seq: string | number; user_name: string; display_name: string | null; version: number }): UserBrief => ({
+  id: r.id,
+  seq: Number(r.seq),
+  userName: r.user_name,
+  displayName: r.display_name,
+  version: r.version,
+});
+
+const userBriefColumns = ['id', 'seq', 'user_name', 'display_name', 'version'];
+
+/** Integer ids beyond what the identity columns can hold are simply unknown. */
+const safeSeqs = (seqs: number[]) => seqs.filter((s) => Number.isSafeInteger(s) && s > 0);
+
+export async function findGroupBriefsByIds(db: Executor, tenantId: string, ids: string[]): Promise<GroupBrief[]> {
+  const wanted = ids.filter(isUuid);
+  if (!wanted.length) return [];
+  const rows = await db('groups').select(groupBriefColumns).where('tenant_id', tenantId).whereIn('id', wanted).orderBy('seq');
+  return rows.map(toGroupBrief);
+}
+
+export async function findGroupBriefsBySeqs(db: Executor, tenantId: string, seqs: number[], opts: { forUpdate?: boolean } = {}): Promise<GroupBrief[]> {
+  const wanted = safeSeqs(seqs);
+  if (!wanted.length) return [];
+  const q = db('groups').select(groupBriefColumns).where('tenant_id', tenantId).whereIn('seq', wanted).orderBy('seq');
+  if (opts.forUpdate) q.forUpdate();
+  return (await q).map(toGroupBrief);
+}
+
+/** A group by its client-chosen id (`key`) or, failing that, by its uuid. */
+export async function findGroupBriefByKeyOrId(db: Executor, tenantId: string, ref: string): Promise<GroupBrief | undefined> {
+  const byKey = await db('groups').select(groupBriefColumns).where({ tenant_id: tenantId, key: ref }).first();
+  if (byKey) return toGroupBrief(byKey);
+  if (!isUuid(ref)) return undefined;
+  const byId = await db('groups').select(groupBriefColumns).where({ tenant_id: tenantId, id: ref.toLowerCase() }).first();
+  return byId ? toGroupBrief(byId) : undefined;
+}
+
+/** Groups by key or uuid, for lists of references; unknown refs are absent from the map. */
+export async function findGroupBriefsByKeysOrIds(db: Executor, tenantId: string, refs: string[]): Promise<Map<string, GroupBrief>> {
+  const out = new Map<string, GroupBrief>();
+  if (!refs.length) return out;
+  const uuids = refs.filter(isUuid).map((r) => r.toLowerCase());
+  const rows = await db('groups')
+    .select(groupBriefColumns)
+    .where('tenant_id', tenantId)
+    .where((q) => {
+      q.whereIn('key', refs);
+      if (uuids.length) q.orWhereIn('id', uuids);
+    });
+  const briefs = rows.map(toGroupBrief);
+  for (const ref of refs) {
+    const hit = briefs.find((b) => b.key === ref) ?? briefs.find((b) => b.id === ref.toLowerCase());
+    if (hit) out.set(ref, hit);
+  }
+  return out;
+}
+
+export async function findUserBriefsByIds(db: Executor, tenantId: string, ids: string[]): Promise<UserBrief[]> {
+  const wanted = ids.filter(isUuid);
+  if (!wanted.length) return [];
+  const rows = await db('users').select(userBriefColumns).where('tenant_id', tenantId).whereIn('id', wanted).orderBy('seq');
+  return rows.map(toUserBrief);
+}
+
+export async function findUserBriefsBySeqs(db: Executor, tenantId: string, seqs: number[]): Promise<UserBrief[]> {
+  const wanted = safeSeqs(seqs);
+  if (!wanted.length) return [];
+  const rows = await db('users').select(userBriefColumns).where('tenant_id', tenantId).whereIn('seq', wanted).orderBy('seq');
+  return rows.map(toUserBrief);
+}
+
+/** Users by uuid or by user name (case-insensitive); unknown refs are absent from the map. */
+export async function findUserBriefsByRefs(db: Executor, tenantId: string, refs: string[]): Promise<Map<string, UserBrief>> {
+  const out = new Map<string, UserBrief>();
+  if (!refs.length) return out;
+  const uuids = refs.filter(isUuid).map((r) => r.toLowerCase());
+  const names = refs.map((r) => r.toLowerCase());
+  const rows = await db('users')
+    .select(userBriefColumns)
+    .where('tenant_id', tenantId)
+    .where((q) => {
+      q.whereRaw('lower(user_name) = ANY(?::text[])', [names]);
+      if (uuids.length) q.orWhereIn('id', uuids);
+    });
+  const briefs = rows.map(toUserBrief);
+  for (const ref of refs) {
+    const hit = briefs.find((b) => b.id === ref.toLowerCase()) ?? briefs.find((b) => b.userName.toLowerCase() === ref.toLowerCase());
+    if (hit) out.set(ref, hit);
+  }
+  return out;
+}
+
+/** User names of a group's direct user members, ordered. */
+export async function findMemberUserNames(db: Executor, tenantId: string, groupId: string): Promise<string[]> {
+  const rows: { user_name: string }[] = await db('group_members as gm')
+    .join('users as u', (j) => j.on('u.tenant_id', 'gm.tenant_id').andOn('u.id', 'gm.member_id'))
+    .select('u.user_name')
+    .where({ 'gm.tenant_id': tenantId, 'gm.group_id': groupId, 'gm.member_kind': 'user' })
+    .orderBy('u.seq');
+  return rows.map((r) => r.user_name);
+}
+
+/** A group's direct group members, or the groups it is directly a member of. */
+export async function findRelatedGroups(db: Executor, tenantId: string, groupId: string, direction: 'members' | 'parents'): Promise<GroupBrief[]> {
+  const [mine, theirs] = direction === 'members' ? ['gm.group_id', 'gm.member_id'] : ['gm.member_id', 'gm.group_id'];
+  const rows = await db('group_members as gm')
+    .join('groups as g', (j) => j.on('g.tenant_id', 'gm.tenant_id').andOn('g.id', theirs))
+    .select(groupBriefColumns.map((c) => `g.${c}`))
+    .where({ 'gm.tenant_id': tenantId, 'gm.member_kind': 'group' })
+    .where(mine, groupId)
+    .orderBy('g.seq');
+  return rows.map(toGroupBrief);
+}
+
+/** The direct user members of a group that are not in `keep` (what a replace must remove). */
+export async function findUserMembersNotIn(db: Executor, tenantId: string, groupId: string, keep: string[]): Promise<string[]> {
+  const rows: { member_id: string }[] = await db('group_members')
+    .select('member_id')
+    .where({ tenant_id: tenantId, group_id: groupId, member_kind: 'user' })
+    .whereRaw('NOT (member_id = ANY(?::uuid[]))', [keep]);
+  return rows.map((r) => r.member_id);
+}
+
+/** Locks a group row for the rest of the transaction (serialises replace operations on it). */
+export async function lockGroup(db: Executor, tenantId: string, groupId: string): Promise<boolean> {
+  const row = await db('groups').select('id').where({ tenant_id: tenantId, id: groupId }).forUpdate().first();
+  return !!row;
+}
+
+/** The tenant's partner id (v1 `pid`). */
+export async function findTenantPid(db: Executor, tenantId: string): Promise<number> {
+  const row = await db('tenants').select('pid').where('id', tenantId).first();
+  return Number(row?.pid);
+}
+
+/** One page of v1 group summaries: columns plus the seqs of the direct user members. */
+export interface GroupSummaryRow {
+  id: string;
+  seq: number;
+  name: string;
+  description: string | null;
+  wildcards: string[];
+  userSeqs: number[];
+}
+
+export async function findGroupSummaries(db: Executor, tenantId: string, page: { offset: number; limit: number; ids?: string[] }): Promise<GroupSummaryRow[]> {
+  const q = db('groups as g')
+    .select(
+      'g.id',
+      'g.seq',
+      'g.name',
+      'g.description',
+      'g.wildcards',
+      db.raw(
+        `coalesce((SELECT array_agg(u.seq ORDER BY u.seq) FROM group_members gm
+                    JOIN users u ON u.tenant_id = gm.tenant_id AND u.id = gm.member_id
+                   WHERE gm.tenant_id = g.tenant_id AND gm.group_id = g.id AND gm.member_kind = 'user'), '{}') AS user_seqs`,
+      ),
+    )
+    .where('g.tenant_id', tenantId)
+    .orderBy('g.seq')
+    .offset(page.offset)
+    .limit(page.limit);
+  if (page.ids) q.whereIn('g.id', page.ids);
+  const rows = await q;
+  return rows.map((r: { id: string; seq: string | number; name: string; description: string | null; wildcards: string[]; user_seqs: (string | number)[] | string }) => ({
+    id: r.id,
+    seq: Number(r.seq),
+    name: r.name,
+    description: r.description,
+    wildcards: r.wildcards,
+    userSeqs: parseIntArray(r.user_seqs),
+  }));
+}
+
+/** node-postgres returns bigint[] as strings; PGlite may return the array text "{1,2}". */
+function parseIntArray(value: (string | number)[] | string | null): number[] {
+  if (!value) return [];
+  const items = Array.isArray(value) ? value : value.replace(/^\{|\}$/g, '').split(',').filter(Boolean);
+  return items.map(Number);
+}
+
+export async function countTenantGroups(db: Executor, tenantId: string): Promise<number> {
+  const [{ count }] = await db('groups').where('tenant_id', tenantId).count({ count: '*' });
+  return Number(count);
+}
