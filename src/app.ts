@@ -10,6 +10,8 @@ import type { Deps } from './container';
 import { defaultErrorHandler } from './http/common/default-errors';
 import { v2ErrorHandler } from './http/v2/errors';
 import { v2Router } from './http/v2/router';
+import { v1ErrorHandler } from './http/v1groups/errors';
+import { v1GroupsRouter, v1PermissionsRouter } from './http/v1groups/router';
 import { oauthErrorHandler, tokenHandler } from './http/oauth/token.handler';
 import { scimErrorHandler } from './http/scim/errors';
 import { scimMediaType } from './http/scim/media';
@@ -100,10 +102,14 @@ export function buildApp(deps: Deps, logger: Logger): Express {
   });
 
   app.use('/api/v2', v2Router(services));
+  app.use('/api/v1/groups', v1GroupsRouter(deps));
+  app.use('/api/v1/permissions', v1PermissionsRouter(deps));
   app.use('/scim/v2', scimRouter(services));
   app.post('/oauth/token', tokenHandler(services));
 
   app.use('/api/v2', v2ErrorHandler());
+  app.use('/api/v1/groups', v1ErrorHandler());
+  app.use('/api/v1/permissions', v1ErrorHandler());
   app.use('/scim/v2', scimErrorHandler());
   app.use('/oauth', oauthErrorHandler());
   app.use(defaultErrorHandler());

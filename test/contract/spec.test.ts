@@ -10,7 +10,7 @@ interface Operation {
   method: (typeof METHODS)[number];
   path: string;
   op: OperationObject & {
-    parameters?: { name: string; in: string; required?: boolean }[];
+    parameters?: { name: string; in: string; required?: boolean; example?: unknown; schema?: { example?: unknown } }[];
     requestBody?: { content: Record<string, { example?: unknown }> };
   };
   pathParams: { name: string }[];
@@ -35,7 +35,8 @@ function operations(): Operation[] {
 function call(o: Operation, token?: string) {
   const url = o.pathParams.reduce((p, { name }) => p.replace(`{${name}}`, randomUUID()), o.path);
   const query: Record<string, string> = {};
-  for (const p of o.op.parameters ?? []) if (p.in === 'query' && p.required) query[p.name] = randomUUID();
+  // Required query parameters take the spec's example when it gives one.
+  for (const p of o.op.parameters ?? []) if (p.in === 'query' && p.required) query[p.name] = String(p.example ?? p.schema?.example ?? randomUUID());
   let req = api()[o.method](url).query(query);
   if (token) req = req.set(bearer(token));
   const content = o.op.requestBody?.content;

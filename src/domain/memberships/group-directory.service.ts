@@ -20,6 +20,7 @@ import {
   deleteMembersExcept,
   deleteMembersWhere,
   findMembersWithDisplay,
+  findMembersWithDisplayAfter,
   insertMembers,
   lockHierarchy,
   removeFromAllGroups,
@@ -126,6 +127,21 @@ export function groupDirectoryService(db: Db) {
     /** Every direct member with its display name. */
     async membersOf(p: Principal, groupId: string): Promise<MemberWithDisplay[]> {
       return findMembersWithDisplay(db, p.tenantId, groupId);
+    },
+
+    /**
+     * Direct members in batches, in a stable order, each batch one short keyset query: a group
+     * of any size streams in constant memory and never holds a connection between batches.
+     */
+    async *memberBatches(p: Principal, groupId: string, batchSize = 5000): AsyncGenerator<MemberWithDisplay[]> {
+      let after: MemberRef | undefined;
+      for (;;) {
+        const batch = await findMembersWithDisplayAfter(db, p.tenantId, groupId, after, batchSize);
+        if (batch.length) yield batch;
+        if (batch.length < batchSize) return;
+        const last = batch[batch.length - 1];
+        after = { kind: last.kind, id: last.id };
+      }
     },
 
     /** Creates a group with its initial members in one transaction. */

@@ -9,6 +9,7 @@ import { encodeCursor, ifMatch, listParams, notModified, type ListParams } from 
 import { groupMutationFromPatch, parsePatchRequest } from './patch';
 import { listResponse, presentGroup, scimBase } from './present';
 import { coerceResource, project, wants, type JsonObject } from './resource';
+import { streamGroup } from './stream';
 import { projectionOf, sendResource } from './users.handlers';
 
 /** Members of a coerced Group body; `type` is optional (resolved by id). */
@@ -90,6 +91,12 @@ export function groupsHandlers(services: Services) {
       const group = await services.groups.getGroup(p, String(req.params.id));
       if (notModified(req, group.version)) {
         res.set('ETag', `W/"${group.version}"`).status(304).end();
+        return;
+      }
+      const { attributes, excluded } = projectionOf(req);
+      if (!attributes?.length && !excluded?.length) {
+        // CASE: the default representation includes every member; stream it in batches.
+        await streamGroup(res, group, services.groupDirectory.memberBatches(p, group.id), scimBase(req));
         return;
       }
       sendResource(res, 200, await render(req, p, group), group.version);

@@ -1,0 +1,146 @@
+import type { Db } from '../../db/knex';
+import { inTransaction, type Executor } from '../../db/transaction';
+import { GroupStillReferenced, SystemGroupUndeletable } from '../access/access.errors';
+import { detachGroupReferences, findGroupReferrers } from '../access/access.repository';
+import { InvalidInput, NotFound } from '../errors';
+import type { Group, GroupChanges, NewGroup } from '../groups/group';
+import { groupsService, loadVisibleGroup } from '../groups/groups.service';
+import { membershipService } from '../memberships/membership.service';
+import { isUuid } from '../ids';
+import type { Principal } from '../principal';
+import { wildcardsCriteria } from '../groups/wildcards';
+import {
+  countTenantGroups,
+  findGroupBriefsBySeqs,
+  findGroupSummaries,
+  findUserBriefsByIds,
+  findUserBriefsBySeqs,
+  findRelatedGroups,
+  findTenantPid,
+  findUserMembersNotIn,
+  lockGroup,
+  type GroupBrief,
+  type GroupSummaryRow,
+} from './directory.repository';
+
+/** What to do with ACL entries and owner references naming a group that is being deleted. */
+export type ReferencePolicy = 'refuse' | 'detach';
+
+export interface GroupSummaryPage {
+  pid: number;
+  items: GroupSummaryRow[];
+  total: number;
+}
+
+/**
+ * Group use cases shared by the integer-id and client-id dialects: summaries with user members,
+ * replace-style membership writes, and deletes that respect system groups and references. Every
+ * method runs in one transaction (joining the caller's when given one).
+ */
+export function directoryService(db: Db | Executor) {
+  const core = (trx: Executor) => ({ groups: groupsService(trx as Db), memberships: membershipService(trx as Db) });
+
+  /** Makes the group's direct user members exactly `userIds` (ids already checked to exist). */
+  async function replaceUsers(trx: Executor, p: Principal, groupId: string, userIds: string[]): Promise<void> {
+    const wanted = [...new Set(userIds)];
+    const gone = await findUserMembersNotIn(trx, p.tenantId, groupId, wanted);
+    const { memberships } = core(trx);
+    if (gone.length) await memberships.removeMembers(p, groupId, gone.map((id) => ({ kind: 'user' as const, id })));
+    if (wanted.length) await memberships.addMembers(p, groupId, wanted.map((id) => ({ kind: 'user' as const, id })));
+  }
+
+  return {
+    /** Resolves integer ids to groups of the tenant; unknown ones are NotFound (all or nothing). */
+    async groupsBySeqs(p: Principal, seqs: number[], forUpdate = false): Promise<GroupBrief[]> {
+      const found = await findGroupBriefsBySeqs(db, p.tenantId, seqs, { forUpdate });
+      const missing = [...new Set(seqs)].filter((s) => !found.some((g) => g.seq === s));
+      if (missing.length) throw new NotFound('group', missing.join(', '));
+      return found;
+    },
+
+    /** Users named by integer id (seq) or uuid; any unknown one is an InvalidInput naming them all. */
+    async userIdsOf(p: Principal, refs: (number | string)[]): Promise<string[]> {
+      const seqs = refs.filter((r) => typeof r === 'number' || /^\d{1,16}$/.test(r)).map(Number);
+      const uuids = refs.filter((r): r is string => typeof r === 'string' && isUuid(r)).map((r) => r.toLowerCase());
+      const found = [...(await findUserBriefsBySeqs(db, p.tenantId, seqs)), ...(await findUserBriefsByIds(db, p.tenantId, uuids))];
+      const missing = refs.filter((r) => !found.some((u) => (typeof r === 'number' || /^\d+$/.test(r) ? u.seq === Number(r) : u.id === String(r).toLowerCase())));
+      if (missing.length) throw new InvalidInput(`unknown user ids: ${missing.slice(0, 20).join(', ')}`, { field: 'users', ids: missing.slice(0, 100) });
+      return [...new Set(found.map((u) => u.id))];
+    },
+
+    async summaries(p: Principal, page: { offset: number; limit: number; ids?: string[] }): Promise<GroupSummaryPage> {
+      const [pid, items, total] = [await findTenantPid(db, p.tenantId), await findGroupSummaries(db, p.tenantId, page), page.ids ? page.ids.length : await countTenantGroups(db, p.tenantId)];
+      return { pid, items, total };
+    },
+
+    /** Creates a group and, when given, makes `userIds` its direct user members. */
+    async createGroup(p: Principal, input: NewGroup, userIds?: string[]): Promise<Group> {
+      if (input.wildcards) wildcardsCriteria(input.wildcards);
+      return inTransaction(db, async (trx) => {
+        const group = await core(trx).groups.createGroup(p, input);
+        if (userIds?.length) await replaceUsers(trx, p, group.id, userIds);
+        return group;
+      });
+    },
+
+    /** Applies changes and, when given, replaces the direct user members. */
+    async updateGroup(p: Principal, groupId: string, changes: GroupChanges, userIds?: string[]): Promise<Group> {
+      if (changes.wildcards) wildcardsCriteria(changes.wildcards);
+      return inTransaction(db, async (trx) => {
+        if (!(await lockGroup(trx, p.tenantId, groupId))) throw new NotFound('group', groupId);
+        let group = await core(trx).groups.updateGroup(p, groupId, changes);
+        if (userIds) {
+          await replaceUsers(trx, p, groupId, userIds);
+          group = await loadVisibleGroup(trx, p, groupId);
+        }
+        return group;
+      });
+    },
+
+    replaceUsers: (p: Principal, groupId: string, userIds: string[]): Promise<void> =>
+      inTransaction(db, async (trx) => {
+        if (!(await lockGroup(trx, p.tenantId, groupId))) throw new NotFound('group', groupId);
+        await replaceUsers(trx, p, groupId, userIds);
+      }),
+
+    /** Makes the group a direct member of exactly these parent groups. */
+    async replaceParents(p: Principal, groupId: string, parentIds: string[]): Promise<void> {
+      await inTransaction(db, async (trx) => {
+        const wanted = new Set(parentIds);
+        const current = await findRelatedGroups(trx, p.tenantId, groupId, 'parents');
+        const { memberships } = core(trx);
+        for (const parent of current.filter((g) => !wanted.has(g.id))) {
+          await memberships.removeMembers(p, parent.id, [{ kind: 'group', id: groupId }]);
+        }
+        for (const parentId of wanted) {
+          if (current.some((g) => g.id === parentId)) continue;
+          await memberships.addMembers(p, parentId, [{ kind: 'group', id: groupId }]);
+        }
+      });
+    },
+
+    /**
+     * Deletes the groups, all or nothing. System groups are refused; groups other groups name in
+     * their ACL or as owner are refused or detached first, as `references` says.
+     */
+    async removeGroups(p: Principal, groups: GroupBrief[], references: ReferencePolicy): Promise<void> {
+      if (!groups.length) throw new InvalidInput('no groups to delete');
+      await inTransaction(db, async (trx) => {
+        for (const g of groups) {
+          if (!(await lockGroup(trx, p.tenantId, g.id))) throw new NotFound('group', String(g.seq));
+          if (g.system) throw new SystemGroupUndeletable(g.seq);
+        }
+        const referrers = await findGroupReferrers(trx, p.tenantId, groups.map((g) => g.id));
+        for (const g of groups) {
+          const by = referrers.get(g.id);
+          if (!by?.length) continue;
+          if (references === 'refuse') throw new GroupStillReferenced(g.seq, by);
+          await detachGroupReferences(trx, p.tenantId, g.id);
+        }
+        for (const g of groups) await core(trx).groups.deleteGroup(p, g.id);
+      });
+    },
+  };
+}
+
+export type DirectoryService = ReturnType<typeof directoryService>;

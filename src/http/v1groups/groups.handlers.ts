@@ -1,0 +1,110 @@
+import type { Request, Response } from 'express';
+import { principalOf } from '../../auth/require-rights';
+import type { DirectoryService } from '../../domain/directory/directory.service';
+import { InvalidInput, NotFound } from '../../domain/errors';
+import type { GroupChanges } from '../../domain/groups/group';
+import { GroupInaccessible, type PermissionsService } from '../../domain/permissions/permissions.service';
+import { presentEffective, presentPermission, presentV1Group } from './present';
+
+export const DEFAULT_PAGE_SIZE = 500;
+
+/** A v1 group id: a positive integer (`seq`); anything else names no group. */
+function seqOf(raw: unknown): number | undefined {
+  const text = String(raw);
+  return /^\d{1,16}$/.test(text) && Number.isSafeInteger(Number(text)) && Number(text) > 0 ? Number(text) : undefined;
+}
+
+/** The writable fields of a v1 body, in the core's names (absent fields stay as they are). */
+function changesOf(body: Record<string, unknown>): GroupChanges {
+  const out: GroupChanges = {};
+  if (body.name !== undefined) out.name = body.name as string;
+  if (body.description !== undefined) out.description = body.description as string | null;
+  if (body.wildcards !== undefined) out.wildcards = body.wildcards as string[];
+  return out;
+}
+
+/** Handlers for /api/v1/groups and /api/v1/permissions: parse → core → present. */
+export function v1Handlers(directory: DirectoryService, permissions: PermissionsService) {
+  async function groupOf(req: Request) {
+    const seq = seqOf(req.params.groupId);
+    if (seq === undefined) throw new NotFound('group', String(req.params.groupId));
+    const [group] = await directory.groupsBySeqs(principalOf(req), [seq]);
+    return group;
+  }
+
+  async function present(req: Request, groupId: string) {
+    const page = await directory.summaries(principalOf(req), { offset: 0, limit: 1, ids: [groupId] });
+    return presentV1Group(page.pid, page.items[0]);
+  }
+
+  function checkGroupIdMatches(req: Request, seq: number) {
+    const given = req.body.groupId;
+    if (given !== undefined && given !== null && Number(given) !== seq) {
+      throw new InvalidInput(`groupId ${given} in the body does not match ${seq} in the path`, { field: 'groupId' });
+    }
+  }
+
+  return {
+    async list(req: Request, res: Response) {
+      const page = Number(req.query.page ?? 0);
+      const pageSize = Number(req.query.pageSize ?? DEFAULT_PAGE_SIZE);
+      const result = await directory.summaries(principalOf(req), { offset: page * pageSize, limit: pageSize });
+      res.set('X-Total-Count', String(result.total));
+      res.json(result.items.map((g) => presentV1Group(result.pid, g)));
+    },
+
+    async create(req: Request, res: Response) {
+      const p = principalOf(req);
+      const users = req.body.users === undefined ? undefined : await directory.userIdsOf(p, req.body.users);
+      const group = await directory.createGroup(p, { ...changesOf(req.body), name: req.body.name }, users);
+      res.status(201).json(await present(req, group.id));
+    },
+
+    async get(req: Request, res: Response) {
+      res.json(await present(req, (await groupOf(req)).id));
+    },
+
+    async update(req: Request, res: Response) {
+      const p = principalOf(req);
+      const group = await groupOf(req);
+      checkGroupIdMatches(req, group.seq);
+      const users = req.body.users === undefined ? undefined : await directory.userIdsOf(p, req.body.users);
+      await directory.updateGroup(p, group.id, changesOf(req.body), users);
+      res.json(await present(req, group.id));
+    },
+
+    async remove(req: Request, res: Response) {
+      await directory.removeGroups(principalOf(req), [await groupOf(req)], 'refuse');
+      res.status(204).end();
+    },
+
+    async bulkDelete(req: Request, res: Response) {
+      const ids = req.body as unknown[];
+      const seqs = ids.map((id) => {
+        const seq = seqOf(id);
+        if (seq === undefined) throw new InvalidInput(`${JSON.stringify(id)} is not a group id`, { field: 'groupId' });
+        return seq;
+      });
+      const p = principalOf(req);
+      await directory.removeGroups(p, await directory.groupsBySeqs(p, seqs), 'refuse');
+      res.status(204).end();
+    },
+
+    async listPermissions(req: Request, res: Response) {
+      const seq = seqOf(req.params.groupId);
+      if (seq === undefined) throw new GroupInaccessible(0);
+      res.json((await permissions.listGroupPermissions(principalOf(req), seq)).map(presentPermission));
+    },
+
+    async setPermissions(req: Request, res: Response) {
+      const seq = seqOf(req.params.groupId);
+      if (seq === undefined) throw new GroupInaccessible(0);
+      res.json((await permissions.setGroupPermissions(principalOf(req), seq, req.body)).map(presentPermission));
+    },
+
+    async effective(req: Request, res: Response) {
+      const { userId, objectType, objectId } = req.query as Record<string, string>;
+      res.json(presentEffective(await permissions.effectivePermissions(principalOf(req), userId, objectType, objectId)));
+    },
+  };
+}
