@@ -63,6 +63,14 @@ function wantsSsl(env: Env, url: string): boolean {
   }
 }
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function logLevel(env: Env): string {
+  const level = (env.LOG_LEVEL || 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(level)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
+  return level;
+}
+
 /** Parses the environment into a Config; throws ConfigError naming the bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const url = env.DATABASE_URL;
@@ -73,7 +81,7 @@ export function loadConfig(env: Env = process.env): Config {
   return Object.freeze({
     port: int(env, 'PORT', 3000, 0, 65535),
     db,
-    logLevel: env.LOG_LEVEL || 'info',
+    logLevel: logLevel(env),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 2 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     validateResponses: bool(env, 'VALIDATE_RESPONSES', !production && env.NODE_ENV === 'test'),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 120_000),

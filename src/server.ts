@@ -4,13 +4,14 @@ import { buildApp } from './app';
 import { bootstrapAdmin } from './bootstrap';
 import { ConfigError, loadConfig } from './config';
 import { buildDeps } from './container';
-import { createDb } from './db/knex';
+import { createDb, knexLog } from './db/knex';
 import { createLogger } from './logger';
 
 /** Entry point: config → database (migrate when embedded) → app → listen; SIGTERM drains. */
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
+  knexLog.warn = (message) => logger.warn({ knex: message }, 'knex warning');
   const db = createDb(config.db);
   if (config.migrateOnStart) {
     const [, applied] = await db.migrate.latest();

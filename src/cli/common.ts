@@ -31,7 +31,7 @@ export async function withServices<T>(fn: (services: Services) => Promise<T>): P
   const db = createDb(config.db);
   try {
     if (config.db.kind === 'pglite') await db.migrate.latest();
-    return await fn(buildServices(db));
+    return await fn(buildServices(db, { oauthTokenTtlSeconds: config.oauthTokenTtlSeconds }));
   } finally {
     await db.destroy();
   }

@@ -26,8 +26,8 @@ Commands:
       --user     the id of a user of the tenant the token acts as (default: none)
 
   list [--tenant <name|id>] [--json]
-      One line per token: id, tenant, name, rights, created, last used, expires, revoked.
-      Never shows the token itself.
+      One line per token or OAuth client: id, tenant, kind, name, rights, created, last used,
+      expires, revoked. Never shows a secret.
 
   revoke --id <token-id> [--tenant <name|id>]
   revoke --name <name> [--tenant <name|id>]
@@ -121,10 +121,11 @@ async function list(args: string[]): Promise<void> {
   if (!tokens.length) return info('no tokens');
   out(
     formatTable(
-      ['ID', 'TENANT', 'NAME', 'RIGHTS', 'CREATED', 'LAST USED', 'EXPIRES', 'REVOKED'],
+      ['ID', 'TENANT', 'KIND', 'NAME', 'RIGHTS', 'CREATED', 'LAST USED', 'EXPIRES', 'REVOKED'],
       tokens.map((t) => [
         t.id,
         tenantNames.get(t.tenantId) ?? t.tenantId,
+        t.kind,
         t.name,
         t.rights.join(',') || '-',
         formatDate(t.createdAt),

@@ -14,7 +14,20 @@ export type Db = Knex;
 /** Where the compiled or source migrations live, relative to this file (works from dist/ too). */
 export const migrationsDir = path.resolve(__dirname, '..', '..', 'migrations');
 export const seedsDir = path.resolve(__dirname, '..', '..', 'seeds');
+/**
+ * The project root (where package.json is), from src/db or dist/src/db: relative PGLITE_DIR
+ * values resolve against it, so the server, the CLI and the knex tool (which changes into
+ * dist/) all open the same data directory.
+ */
+const projectRoot = [path.resolve(__dirname, '..', '..'), path.resolve(__dirname, '..', '..', '..')].find((d) =>
+  fs.existsSync(path.join(d, 'package.json')),
+) as string;
 const ext = path.extname(__filename) === '.ts' ? '.ts' : '.js';
+
+/** Where Knex's own warnings go (replaced by the server with its pino logger). */
+export const knexLog: { warn: (message: unknown) => void } = {
+  warn: (message) => process.stderr.write(`knex: ${typeof message === 'string' ? message : JSON.stringify(message)}\n`),
+};
 
 /** Knex settings for a database config: PostgreSQL through pg, or embedded PGlite. */
 export function knexConfig(db: DbConfig): Knex.Config {
@@ -22,6 +35,8 @@ export function knexConfig(db: DbConfig): Knex.Config {
     migrations: { directory: migrationsDir, loadExtensions: [ext], tableName: 'knex_migrations' },
     seeds: { directory: seedsDir, loadExtensions: [ext] },
     acquireConnectionTimeout: 30_000,
+    // Knex would print warnings to stdout; errors reach callers as exceptions anyway.
+    log: { warn: knexLog.warn, error: knexLog.warn, deprecate: knexLog.warn, debug: () => undefined },
   };
   if (db.kind === 'postgres') {
     return {
@@ -35,13 +50,16 @@ export function knexConfig(db: DbConfig): Knex.Config {
       pool: { min: 0, max: db.poolMax },
     };
   }
-  const dir = db.dir === 'memory://' ? 'memory://' : path.resolve(db.dir);
+  const dir = db.dir === 'memory://' ? 'memory://' : path.resolve(projectRoot, db.dir);
   if (dir !== 'memory://') fs.mkdirSync(dir, { recursive: true });
+  // CASE: Knex calls a function `connection` more than once; a second PGlite on the same data
+  // directory corrupts it. One instance per Knex instance, created on first use.
+  let instance: PGlite | undefined;
   return {
     ...common,
     client: ClientPgLite as unknown as Knex.Config['client'],
     dialect: 'postgres',
-    connection: () => ({ pglite: new PGlite(dir, { extensions: { pg_trgm } as never }) }) as object,
+    connection: () => ({ pglite: (instance ??= new PGlite(dir, { extensions: { pg_trgm } as never })) }) as object,
   } as Knex.Config;
 }
 

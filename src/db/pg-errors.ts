@@ -6,7 +6,6 @@ const uniqueConstraints: Record<string, [resource: string, field: string]> = {
   groups_name_unique: ['group', 'name'],
   groups_key_unique: ['group', 'id'],
   tenants_name_unique: ['tenant', 'name'],
-  api_tokens_tenant_name_unique: ['token', 'name'],
 };
 
 const connectionCodes = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '53300']);

@@ -4,7 +4,7 @@ import pino from 'pino';
 import { buildApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import { buildDeps, type Deps } from '../../src/container';
-import { createDb, type Db } from '../../src/db/knex';
+import { createDb, knexLog, type Db } from '../../src/db/knex';
 
 export interface TestContext {
   app: Express;
@@ -38,6 +38,7 @@ export async function startTestContext(): Promise<TestContext> {
   if (ctx) return ctx;
   const dbEnv = await prepareDatabase();
   const config = loadConfig({ NODE_ENV: 'test', VALIDATE_RESPONSES: 'true', PGPOOL_MAX: '20', ...dbEnv });
+  knexLog.warn = () => undefined;
   const db = createDb(config.db);
   await db.migrate.latest();
   const deps = buildDeps(config, db);

@@ -76,16 +76,19 @@ export function groupDirectoryService(db: Db) {
       delta += n;
       touched ||= n !== 0;
     };
-    const touchesGroups = [...(m.replaceMembers ?? []), ...(m.addMembers ?? [])].some((x) => x.kind !== 'user');
-    if (touchesGroups) await lockHierarchy(trx, p.tenantId);
-    const checkCycles = async (refs: MemberRef[]) => {
-      if (await wouldCreateCycle(trx, p.tenantId, group.id, byKind(refs, 'group'))) {
+    // Kinds are resolved first, so the tenant's hierarchy lock is taken only when groups are
+    // being nested (user-only changes, the common case, never wait on it).
+    const replaceRefs = m.replaceMembers ? await resolveMembers(trx, p.tenantId, m.replaceMembers) : undefined;
+    const addRefs = m.addMembers?.length ? await resolveMembers(trx, p.tenantId, m.addMembers) : undefined;
+    const nested = [...(replaceRefs ?? []), ...(addRefs ?? [])].filter((r) => r.kind === 'group');
+    if (nested.length) {
+      await lockHierarchy(trx, p.tenantId);
+      if (await wouldCreateCycle(trx, p.tenantId, group.id, nested.map((r) => r.id))) {
         throw new InvalidInput('adding these groups would create a membership cycle', { field: 'members' });
       }
-    };
-    if (m.replaceMembers) {
-      const refs = await resolveMembers(trx, p.tenantId, m.replaceMembers);
-      await checkCycles(refs);
+    }
+    if (replaceRefs) {
+      const refs = replaceRefs;
       add(-(await deleteMembersExcept(trx, p.tenantId, group.id, refs)));
       add((await insertMembers(trx, p.tenantId, group.id, 'user', byKind(refs, 'user'))).length);
       add((await insertMembers(trx, p.tenantId, group.id, 'group', byKind(refs, 'group'))).length);
@@ -100,9 +103,8 @@ export function groupDirectoryService(db: Db) {
         add(-(await deleteMembers(trx, p.tenantId, group.id, kind, wanted)).length);
       }
     }
-    if (m.addMembers?.length) {
-      const refs = await resolveMembers(trx, p.tenantId, m.addMembers);
-      await checkCycles(refs);
+    if (addRefs) {
+      const refs = addRefs;
       add((await insertMembers(trx, p.tenantId, group.id, 'user', byKind(refs, 'user'))).length);
       add((await insertMembers(trx, p.tenantId, group.id, 'group', byKind(refs, 'group'))).length);
     }

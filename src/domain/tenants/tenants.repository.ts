@@ -1,4 +1,5 @@
 import type { Executor } from '../../db/transaction';
+import { isUuid } from '../ids';
 
 export interface Tenant {
   id: string;
@@ -22,7 +23,7 @@ export async function insertTenant(db: Executor, name: string): Promise<Tenant> 
 }
 
 export async function findTenantByIdOrName(db: Executor, ref: string): Promise<Tenant | undefined> {
-  const uuid = /^[0-9a-f-]{36}$/i.test(ref);
+  const uuid = isUuid(ref);
   const row = await db('tenants')
     .where((q) => {
       q.where('name', ref);

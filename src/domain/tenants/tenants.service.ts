@@ -1,4 +1,5 @@
 import type { Db } from '../../db/knex';
+import { inTransaction } from '../../db/transaction';
 import { InvalidInput, NotFound } from '../errors';
 import { findAllTenants, findTenantByIdOrName, insertTenant, type Tenant } from './tenants.repository';
 
@@ -11,7 +12,7 @@ export function tenantsService(db: Db) {
       if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(name)) {
         throw new InvalidInput('tenant name: 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit');
       }
-      return insertTenant(db, name);
+      return inTransaction(db, (trx) => insertTenant(trx, name));
     },
     async getTenant(ref: string): Promise<Tenant> {
       const tenant = await findTenantByIdOrName(db, ref);

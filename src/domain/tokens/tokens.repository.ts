@@ -82,6 +82,8 @@ export async function findTokens(db: Executor, tenantId?: string): Promise<Token
 
 /** Revokes a token by id (or by name within a tenant); returns how many were revoked. */
 export async function revokeTokens(db: Executor, where: { id?: string; tenantId?: string; name?: string }): Promise<number> {
+  // An empty filter would revoke every token of every tenant: never.
+  if (!where.id && !where.name) throw new Error('revokeTokens needs an id or a name');
   const q = db('api_tokens').whereNull('revoked_at');
   if (where.id) q.where({ id: where.id });
   if (where.tenantId) q.where({ tenant_id: where.tenantId });

@@ -2,7 +2,9 @@ import type { Db } from '../../db/knex';
 import { resolveSessionRights } from '../access/access.service';
 import { InvalidInput } from '../errors';
 import type { Principal } from '../principal';
+import { isUuid } from '../ids';
 import { isRight, RIGHTS } from '../rights';
+import { findUserById } from '../users/users.repository';
 import { assertNotPendingSession } from '../sessions/sessions.service';
 import { generateToken, hashToken, type TokenRecord } from './token';
 import { findLiveTokenByHash, findTokens, insertToken, revokeTokens, touchToken } from './tokens.repository';
@@ -24,6 +26,9 @@ export function tokensService(db: Db) {
       const unknown = rights.filter((r) => !isRight(r));
       if (unknown.length) throw new InvalidInput(`unknown rights: ${unknown.join(', ')} (known: ${RIGHTS.join(', ')}, or "all")`);
       if (!input.name.trim()) throw new InvalidInput('a token needs a name');
+      if (input.userId && !(isUuid(input.userId) && (await findUserById(db, input.tenantId, input.userId)))) {
+        throw new InvalidInput(`user ${input.userId} is not a user of this tenant`);
+      }
       const token = generateToken();
       const record = await insertToken(db, {
         tenantId: input.tenantId,

@@ -32,6 +32,8 @@ export function v1ErrorHandler() {
     if (status === 401) res.set('WWW-Authenticate', 'Bearer realm="roster"');
     if (status === 503) res.set('Retry-After', '5');
     const details = Object.keys(domain.details).length ? { details: domain.details } : {};
-    res.status(status).json({ code: codeOf[domain.code] ?? 'BAD_REQUEST', message: domain.message, status, requestId: String(req.id), ...details });
+    // CASE: name what was not found ("group not found: 17, 18").
+    const message = domain.code === 'not_found' && domain.details.id !== undefined ? `${domain.message}: ${String(domain.details.id)}` : domain.message;
+    res.status(status).json({ code: codeOf[domain.code] ?? 'BAD_REQUEST', message, status, requestId: String(req.id), ...details });
   };
 }

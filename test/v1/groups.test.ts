@@ -1,0 +1,202 @@
+import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
+import { testContext } from '../helpers/context';
+import { newTenant, type TestTenant } from '../helpers/factories';
+import { api, bearer } from '../helpers/http';
+
+describe('Groups v1: /api/v1/groups', () => {
+  let t: TestTenant;
+  let admin: string;
+  let pid: number;
+
+  beforeEach(async () => {
+    t = await newTenant();
+    admin = await t.token(['group_administration']);
+    pid = (await testContext().deps.services.tenants.getTenant(t.id)).pid;
+  });
+
+  const create = (body: object, token = admin) => api().post('/api/v1/groups/').set(bearer(token)).send(body);
+  const list = async () => (await api().get('/api/v1/groups/').set(bearer(admin)).expect(200)).body as { groupId: number; name: string }[];
+
+  function expectError(res: { body: Record<string, unknown> }, status: number, code: string) {
+    expect(res.body).to.include({ status, code });
+    expect(res.body.message).to.be.a('string').and.not.empty;
+  }
+
+  describe('POST /api/v1/groups/', () => {
+    it('creates a group and answers with the document shape: integer groupId, the tenant pid, counts and lists', async () => {
+      const res = await create({ name: 'Analysts', description: 'Segment analysts' }).expect(201);
+      expect(res.body).to.deep.equal({ groupId: res.body.groupId, pid, name: 'Analysts', description: 'Segment analysts', membershipCount: 0, wildcards: [], users: [] });
+      expect(res.body.groupId).to.be.a('number');
+    });
+
+    it('takes a null description, wildcards and integer user ids (numbers or numeric strings)', async () => {
+      const [a, b] = [await t.user(), await t.user()];
+      const res = await create({ name: 'Mixed', description: null, wildcards: ['*@acme.test', 'department:Sales*'], users: [a.seq, String(b.seq)] }).expect(201);
+      expect(res.body).to.include({ description: null, membershipCount: 2 });
+      expect(res.body.wildcards).to.deep.equal(['*@acme.test', 'department:Sales*']);
+      expect(res.body.users).to.deep.equal([a.seq, b.seq].sort((x, y) => x - y));
+    });
+
+    it('answers 400 for a missing or empty name, wrong types, unknown fields and bad wildcards, and creates nothing', async () => {
+      for (const body of [{}, { name: '' }, { name: 42 }, { name: 'x', description: 7 }, { name: 'x', color: 'red' }, { name: 'x', wildcards: ['nosuch:attr*'] }, { name: 'x', wildcards: 'x' }]) {
+        expectError(await create(body).expect(400), 400, 'BAD_REQUEST');
+      }
+      expect(await list()).to.deep.equal([]);
+    });
+
+    it('answers 400 naming unknown user ids, and creates nothing', async () => {
+      const res = await create({ name: 'Ghosts', users: [999999999] }).expect(400);
+      expect(res.body.message).to.include('999999999');
+      expect(await list()).to.deep.equal([]);
+    });
+
+    it("refuses another tenant's user ids as members", async () => {
+      const foreign = await (await newTenant()).user();
+      await create({ name: 'Foreign', users: [foreign.seq] }).expect(400);
+    });
+
+    it('answers 409 when the name is taken', async () => {
+      await create({ name: 'Sales' }).expect(201);
+      expectError(await create({ name: 'sales' }).expect(409), 409, 'CONFLICT');
+    });
+
+    it('answers 401 without a token and 403 without a right, in the v1 shape', async () => {
+      const res = await api().post('/api/v1/groups/').send({ name: 'x' }).expect(401);
+      expectError(res, 401, 'UNAUTHORIZED');
+      expect(res.headers['www-authenticate']).to.match(/^Bearer/);
+      expectError(await create({ name: 'x' }, await t.token(['bag_read'])).expect(403), 403, 'FORBIDDEN');
+      await create({ name: 'by a creator' }, await t.token(['group_creation'])).expect(201);
+    });
+  });
+
+  describe('GET /api/v1/groups/', () => {
+    it('lists every group of the tenant by groupId, with members, and no other tenant’s', async () => {
+      const u = await t.user();
+      const g1 = (await create({ name: 'One', users: [u.seq] }).expect(201)).body;
+      const g2 = (await create({ name: 'Two' }).expect(201)).body;
+      await (await newTenant()).group({ name: 'Elsewhere' });
+      const res = await api().get('/api/v1/groups/').set(bearer(admin)).expect(200);
+      expect(res.body).to.deep.equal([g1, g2]);
+      expect(res.headers['x-total-count']).to.equal('2');
+    });
+
+    it('pages with page (from 0) and pageSize, and refuses a page size over 1000', async () => {
+      for (const name of ['a', 'b', 'c']) await create({ name }).expect(201);
+      const second = await api().get('/api/v1/groups?page=1&pageSize=2').set(bearer(admin)).expect(200);
+      expect(second.body.map((g: { name: string }) => g.name)).to.deep.equal(['c']);
+      expect(second.headers['x-total-count']).to.equal('3');
+      await api().get('/api/v1/groups?pageSize=1001').set(bearer(admin)).expect(400);
+    });
+
+    it('shows a group made in another dialect, with its members', async () => {
+      const u = await t.user();
+      const g = await t.group({ name: 'From the core' });
+      await testContext().deps.services.memberships.addMembers(t.admin, g.id, [{ kind: 'user', id: u.id }]);
+      const [listed] = await list();
+      expect(listed).to.deep.include({ groupId: g.seq, name: 'From the core', users: [u.seq], membershipCount: 1 });
+    });
+  });
+
+  describe('GET and PUT /api/v1/groups/{groupId}', () => {
+    it('updates name and description and keeps what is absent', async () => {
+      const g = (await create({ name: 'Old', description: 'keep me', wildcards: ['*@x.test'] }).expect(201)).body;
+      const res = await api().put(`/api/v1/groups/${g.groupId}`).set(bearer(admin)).send({ name: 'New' }).expect(200);
+      expect(res.body).to.include({ groupId: g.groupId, name: 'New', description: 'keep me' });
+      expect(res.body.wildcards).to.deep.equal(['*@x.test']);
+      const cleared = await api().put(`/api/v1/groups/${g.groupId}`).set(bearer(admin)).send({ description: null, wildcards: [] }).expect(200);
+      expect(cleared.body).to.include({ description: null });
+      expect(cleared.body.wildcards).to.deep.equal([]);
+      expect((await api().get(`/api/v1/groups/${g.groupId}`).set(bearer(admin)).expect(200)).body).to.deep.equal(cleared.body);
+    });
+
+    it('replaces the user members when users is given, and accepts a round-tripped group', async () => {
+      const [a, b, c] = [await t.user(), await t.user(), await t.user()];
+      const g = (await create({ name: 'Team', users: [a.seq, b.seq] }).expect(201)).body;
+      const res = await api().put(`/api/v1/groups/${g.groupId}`).set(bearer(admin)).send({ ...g, users: [b.seq, c.seq] }).expect(200);
+      expect(res.body.users).to.deep.equal([b.seq, c.seq]);
+      expect(res.body.membershipCount).to.equal(2);
+    });
+
+    it('answers 400 when the body groupId differs from the path, and changes nothing', async () => {
+      const g = (await create({ name: 'Fixed' }).expect(201)).body;
+      await api().put(`/api/v1/groups/${g.groupId}`).set(bearer(admin)).send({ groupId: g.groupId + 1, name: 'Moved' }).expect(400);
+      expect((await api().get(`/api/v1/groups/${g.groupId}`).set(bearer(admin))).body.name).to.equal('Fixed');
+    });
+
+    it("answers 404 for unknown, malformed and other tenants' group ids", async () => {
+      const foreign = await (await newTenant()).group();
+      for (const id of ['999999999', 'abc', randomUUID(), String(foreign.seq)]) {
+        expectError(await api().get(`/api/v1/groups/${id}`).set(bearer(admin)).expect(404), 404, 'NOT_FOUND');
+        await api().put(`/api/v1/groups/${id}`).set(bearer(admin)).send({ name: 'x' }).expect(404);
+        await api().delete(`/api/v1/groups/${id}`).set(bearer(admin)).expect(404);
+      }
+      expect((await (await newTenant()).group()).name).to.be.a('string');
+    });
+
+    it('answers 409 when renaming onto a taken name', async () => {
+      await create({ name: 'Taken' }).expect(201);
+      const g = (await create({ name: 'Free' }).expect(201)).body;
+      await api().put(`/api/v1/groups/${g.groupId}`).set(bearer(admin)).send({ name: 'TAKEN' }).expect(409);
+    });
+  });
+
+  describe('DELETE /api/v1/groups/{groupId}', () => {
+    it('deletes the group and its memberships (204)', async () => {
+      const u = await t.user();
+      const g = (await create({ name: 'Doomed', users: [u.seq] }).expect(201)).body;
+      await api().delete(`/api/v1/groups/${g.groupId}`).set(bearer(admin)).expect(204);
+      expect(await list()).to.deep.equal([]);
+      const { db } = testContext();
+      expect(await db('group_members').where({ tenant_id: t.id, member_id: u.id })).to.have.length(0);
+    });
+
+    it('answers 409 for a system group', async () => {
+      const g = await t.group({ system: true });
+      expectError(await api().delete(`/api/v1/groups/${g.seq}`).set(bearer(admin)).expect(409), 409, 'CONFLICT');
+    });
+
+    it('answers 409 while another group names it in its ACL or as owner, and deletes once released', async () => {
+      const [target, holder] = [await t.group(), await t.group()];
+      const { db } = testContext();
+      await db('group_acl').insert({ tenant_id: t.id, group_id: holder.id, who_kind: 'group', who_id: target.id, rights: ['bag_read'] });
+      const res = await api().delete(`/api/v1/groups/${target.seq}`).set(bearer(admin)).expect(409);
+      expect(res.body.message).to.include(String(holder.seq));
+      await db('group_acl').where({ tenant_id: t.id, group_id: holder.id }).delete();
+      await db('groups').where({ tenant_id: t.id, id: holder.id }).update({ owner_group_id: target.id });
+      await api().delete(`/api/v1/groups/${target.seq}`).set(bearer(admin)).expect(409);
+      await db('groups').where({ tenant_id: t.id, id: holder.id }).update({ owner_group_id: null });
+      await api().delete(`/api/v1/groups/${target.seq}`).set(bearer(admin)).expect(204);
+    });
+  });
+
+  describe('DELETE /api/v1/groups/bulk-delete', () => {
+    const bulk = (ids: unknown) => api().delete('/api/v1/groups/bulk-delete').set(bearer(admin)).send(ids as object);
+
+    it('deletes every listed group (204)', async () => {
+      const [a, b, c] = [await t.group(), await t.group(), await t.group()];
+      await bulk([a.seq, String(b.seq)]).expect(204);
+      expect((await list()).map((g) => g.groupId)).to.deep.equal([c.seq]);
+    });
+
+    it('deletes nothing when one id is unknown (404) or one group is a system group (409)', async () => {
+      const [a, sys] = [await t.group(), await t.group({ system: true })];
+      const missing = await bulk([a.seq, 999999999]).expect(404);
+      expect(missing.body.message).to.include('999999999');
+      await bulk([a.seq, sys.seq]).expect(409);
+      expect(await list()).to.have.length(2);
+    });
+
+    it("treats another tenant's group as unknown", async () => {
+      const [a, foreign] = [await t.group(), await (await newTenant()).group()];
+      await bulk([a.seq, foreign.seq]).expect(404);
+      expect(await list()).to.have.length(1);
+    });
+
+    it('answers 400 for an empty list, a non-array body or a non-numeric id', async () => {
+      await bulk([]).expect(400);
+      await bulk({ ids: [1] }).expect(400);
+      await bulk(['abc']).expect(400);
+    });
+  });
+});
