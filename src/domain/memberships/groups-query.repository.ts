@@ -3,6 +3,7 @@ import { compileCriteria, sortExpression } from '../../db/criteria-sql';
 import type { Executor } from '../../db/transaction';
 import type { Criteria } from '../criteria';
 import { groupFields } from '../groups/groups.fields';
+import { countTenantRows } from '../users/users.repository';
 
 export interface GroupQuery {
   criteria?: Criteria;
@@ -38,6 +39,7 @@ export async function findGroupIdPage(db: Executor, tenantId: string, query: Gro
 }
 
 export async function countGroupsWhere(db: Executor, tenantId: string, criteria?: Criteria): Promise<number> {
+  if (!criteria) return countTenantRows(db, tenantId, 'groups');
   const [{ count }] = await filtered(db, tenantId, criteria).count({ count: '*' });
   return Number(count);
 }

@@ -84,6 +84,8 @@ export async function findUserPage(db: Executor, tenantId: string, query: UserLi
 }
 
 export async function countUsers(db: Executor, tenantId: string, query: UserListQuery): Promise<number> {
+  // CASE: no condition: the counter rows know the total without scanning the tenant's users.
+  if (query.userName === undefined && !query.criteria) return countTenantRows(db, tenantId, 'users');
   const [{ count }] = await filtered(db, tenantId, query).count({ count: '*' });
   return Number(count);
 }
@@ -121,4 +123,10 @@ export async function updateUser(db: Executor, tenantId: string, id: string, cha
 
 export async function deleteUserRow(db: Executor, tenantId: string, id: string): Promise<void> {
   await db('users').where({ tenant_id: tenantId, id }).delete();
+}
+
+/** Exact number of users (or groups) of a tenant, from the trigger-maintained striped counters. */
+export async function countTenantRows(db: Executor, tenantId: string, kind: 'users' | 'groups'): Promise<number> {
+  const [{ total }] = await db('tenant_counters').where({ tenant_id: tenantId, kind }).sum({ total: 'n' });
+  return Number(total ?? 0);
 }
