@@ -149,11 +149,11 @@ export async function findRelatedGroups(db: Executor, tenantId: string, groupId:
   return rows.map(toGroupBrief);
 }
 
-/** The direct user members of a group that are not in `keep` (what a replace must remove). */
-export async function findUserMembersNotIn(db: Executor, tenantId: string, groupId: string, keep: string[]): Promise<string[]> {
+/** The direct members of one kind that are not in `keep` (what a replace must remove). */
+export async function findMembersNotIn(db: Executor, tenantId: string, groupId: string, kind: 'user' | 'group', keep: string[]): Promise<string[]> {
   const rows: { member_id: string }[] = await db('group_members')
     .select('member_id')
-    .where({ tenant_id: tenantId, group_id: groupId, member_kind: 'user' })
+    .where({ tenant_id: tenantId, group_id: groupId, member_kind: kind })
     .whereRaw('NOT (member_id = ANY(?::uuid[]))', [keep]);
   return rows.map((r) => r.member_id);
 }

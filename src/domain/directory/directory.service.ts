@@ -17,7 +17,7 @@ import {
   findUserBriefsBySeqs,
   findRelatedGroups,
   findTenantPid,
-  findUserMembersNotIn,
+  findMembersNotIn,
   lockGroup,
   type GroupBrief,
   type GroupSummaryRow,
@@ -40,13 +40,13 @@ export interface GroupSummaryPage {
 export function directoryService(db: Db | Executor) {
   const core = (trx: Executor) => ({ groups: groupsService(trx as Db), memberships: membershipService(trx as Db) });
 
-  /** Makes the group's direct user members exactly `userIds` (ids already checked to exist). */
-  async function replaceUsers(trx: Executor, p: Principal, groupId: string, userIds: string[]): Promise<void> {
-    const wanted = [...new Set(userIds)];
-    const gone = await findUserMembersNotIn(trx, p.tenantId, groupId, wanted);
+  /** Makes the group's direct members of one kind exactly `ids` (ids already checked to exist). */
+  async function replaceMembers(trx: Executor, p: Principal, groupId: string, kind: 'user' | 'group', ids: string[]): Promise<void> {
+    const wanted = [...new Set(ids)];
+    const gone = await findMembersNotIn(trx, p.tenantId, groupId, kind, wanted);
     const { memberships } = core(trx);
-    if (gone.length) await memberships.removeMembers(p, groupId, gone.map((id) => ({ kind: 'user' as const, id })));
-    if (wanted.length) await memberships.addMembers(p, groupId, wanted.map((id) => ({ kind: 'user' as const, id })));
+    if (gone.length) await memberships.removeMembers(p, groupId, gone.map((id) => ({ kind, id })));
+    if (wanted.length) await memberships.addMembers(p, groupId, wanted.map((id) => ({ kind, id })));
   }
 
   return {
@@ -78,7 +78,7 @@ export function directoryService(db: Db | Executor) {
       if (input.wildcards) wildcardsCriteria(input.wildcards);
       return inTransaction(db, async (trx) => {
         const group = await core(trx).groups.createGroup(p, input);
-        if (userIds?.length) await replaceUsers(trx, p, group.id, userIds);
+        if (userIds?.length) await replaceMembers(trx, p, group.id, 'user', userIds);
         return group;
       });
     },
@@ -90,17 +90,18 @@ export function directoryService(db: Db | Executor) {
         if (!(await lockGroup(trx, p.tenantId, groupId))) throw new NotFound('group', groupId);
         let group = await core(trx).groups.updateGroup(p, groupId, changes);
         if (userIds) {
-          await replaceUsers(trx, p, groupId, userIds);
+          await replaceMembers(trx, p, groupId, 'user', userIds);
           group = await loadVisibleGroup(trx, p, groupId);
         }
         return group;
       });
     },
 
-    replaceUsers: (p: Principal, groupId: string, userIds: string[]): Promise<void> =>
+    /** Makes the group's direct members of one kind exactly these (users or groups, by uuid). */
+    replaceMembers: (p: Principal, groupId: string, kind: 'user' | 'group', ids: string[]): Promise<void> =>
       inTransaction(db, async (trx) => {
         if (!(await lockGroup(trx, p.tenantId, groupId))) throw new NotFound('group', groupId);
-        await replaceUsers(trx, p, groupId, userIds);
+        await replaceMembers(trx, p, groupId, kind, ids);
       }),
 
     /** Makes the group a direct member of exactly these parent groups. */

@@ -1,3 +1,5 @@
+import type { Criteria } from '../criteria';
+
 /** A group as the core knows it: no HTTP, no SQL, no dialect field names. */
 export interface Group {
   id: string;
@@ -52,11 +54,39 @@ export type GroupChanges = Partial<GroupFields>;
 
 export type SortOrder = 'asc' | 'desc';
 
+/** One sort key: a group attribute path of groups.fields.ts and its direction. */
+export interface GroupSort {
+  field: string;
+  order: SortOrder;
+}
+
 export interface GroupListQuery {
   offset: number;
   limit: number;
   ids?: string[];
+  /** Direction of the default order (by name); ignored when `sort` is given. */
   sortOrder?: SortOrder;
+  /** Only groups matching these criteria (attribute paths of groups.fields.ts). */
+  criteria?: Criteria;
+  /** Sort keys, most significant first; the id breaks ties. */
+  sort?: GroupSort[];
+}
+
+/**
+ * Who a listing is for when the token acts as a user: visibility `members`/`owners` groups show
+ * only to their members (direct or through a rule) and owners.
+ */
+export interface GroupViewer {
+  userId: string;
+  /** Groups whose dynamic membership rules include the user. */
+  ruleGroupIds: string[];
+}
+
+/** A page of the people of a group, ordered by user id (an indexed order, cheap at any depth). */
+export interface PeopleQuery {
+  offset: number;
+  limit: number;
+  sortOrder: SortOrder;
 }
 
 export interface Page<T> {

@@ -1,6 +1,9 @@
 import type { Knex } from 'knex';
+import { compileCriteria, sortExpression } from '../../db/criteria-sql';
 import type { Executor } from '../../db/transaction';
-import type { Group, GroupChanges, GroupListQuery, NewGroup } from './group';
+import { countTenantRows } from '../users/users.repository';
+import type { Group, GroupChanges, GroupListQuery, GroupViewer, NewGroup } from './group';
+import { groupFields } from './groups.fields';
 
 interface GroupRow {
   id: string;
@@ -97,21 +100,52 @@ export async function findGroupById(db: Executor, tenantId: string, id: string, 
   return row ? toGroup(row) : undefined;
 }
 
-export async function findGroupPage(db: Executor, tenantId: string, query: GroupListQuery): Promise<Group[]> {
-  const dir = query.sortOrder === 'desc' ? 'desc' : 'asc';
-  const q = selectGroups(db)
-    .where('g.tenant_id', tenantId)
-    .orderByRaw(`lower(g.name) ${dir}, g.id ${dir}`)
-    .offset(query.offset)
-    .limit(query.limit);
+/**
+ * The groups of a tenant narrowed by ids, criteria and (for user-acting tokens) visibility:
+ * a group is public, or the viewer owns it, or it is visible to members and the viewer is one
+ * (directly or through one of its rules).
+ */
+function filtered(db: Executor, tenantId: string, query: Pick<GroupListQuery, 'ids' | 'criteria'>, viewer?: GroupViewer): Knex.QueryBuilder {
+  const q = db('groups as g').where('g.tenant_id', tenantId);
   if (query.ids) q.whereIn('g.id', query.ids);
-  return (await q).map(toGroup);
+  if (query.criteria) {
+    const { sql, bindings } = compileCriteria(query.criteria, groupFields);
+    q.whereRaw(sql, bindings as Knex.RawBinding[]);
+  }
+  if (viewer) {
+    q.whereRaw(
+      `(g.visibility = 'public'
+        OR EXISTS (SELECT 1 FROM group_owners vo WHERE vo.tenant_id = g.tenant_id AND vo.group_id = g.id AND vo.user_id = ?)
+        OR (g.visibility = 'members' AND (g.id = ANY(?::uuid[])
+          OR EXISTS (SELECT 1 FROM group_members vm WHERE vm.tenant_id = g.tenant_id AND vm.group_id = g.id AND vm.member_kind = 'user' AND vm.member_id = ?))))`,
+      [viewer.userId, viewer.ruleGroupIds, viewer.userId],
+    );
+  }
+  return q;
 }
 
-export async function countGroups(db: Executor, tenantId: string, ids?: string[]): Promise<number> {
-  const q = db('groups').where('tenant_id', tenantId).count({ count: '*' });
-  if (ids) q.whereIn('id', ids);
-  const [{ count }] = await q;
+/** One page of groups in a deterministic order: the sort keys (default: name), then the id. */
+export async function findGroupPage(db: Executor, tenantId: string, query: GroupListQuery, viewer?: GroupViewer): Promise<Group[]> {
+  if (query.limit <= 0) return [];
+  const ids = filtered(db, tenantId, query, viewer).select('g.id');
+  if (query.sort?.length) {
+    for (const key of query.sort) ids.orderByRaw(`${sortExpression(groupFields, key.field)} ${key.order === 'desc' ? 'desc' : 'asc'} NULLS LAST`);
+    ids.orderBy('g.id', 'asc');
+  } else {
+    const dir = query.sortOrder === 'desc' ? 'desc' : 'asc';
+    ids.orderByRaw(`lower(g.name) ${dir}, g.id ${dir}`);
+  }
+  const page: { id: string }[] = await ids.offset(query.offset).limit(query.limit);
+  if (!page.length) return [];
+  const rows: GroupRow[] = await selectGroups(db).where('g.tenant_id', tenantId).whereIn('g.id', page.map((r) => r.id));
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return page.flatMap((r) => (byId.has(r.id) ? [toGroup(byId.get(r.id)!)] : []));
+}
+
+/** How many groups match; the unfiltered total comes from the tenant's counters. */
+export async function countGroups(db: Executor, tenantId: string, query: Pick<GroupListQuery, 'ids' | 'criteria'> = {}, viewer?: GroupViewer): Promise<number> {
+  if (!query.ids && !query.criteria && !viewer) return countTenantRows(db, tenantId, 'groups');
+  const [{ count }] = await filtered(db, tenantId, query, viewer).count({ count: '*' });
   return Number(count);
 }
 

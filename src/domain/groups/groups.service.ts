@@ -6,7 +6,10 @@ import { isUuid } from '../ids';
 import { lockExisting, removeFromAllGroups } from '../memberships/memberships.repository';
 import { actorOf, type Principal } from '../principal';
 import type { Group, GroupChanges, GroupListQuery, NewGroup, Page } from './group';
+import { groupMembersService, viewerOf } from './group-members.service';
 import { assertCanSee } from './groups.policy';
+import { q64Service } from './q64';
+import { wildcardsCriteria } from './wildcards';
 import {
   countGroups,
   deleteGroupRow,
@@ -27,6 +30,11 @@ function checkName(name: string | undefined): void {
   if (name === undefined) return;
   if (!name.trim()) throw new InvalidInput('a group needs a non-empty name', { field: 'name' });
   if (name.length > 255) throw new InvalidInput('a group name is at most 255 characters', { field: 'name' });
+}
+
+/** Dynamic membership rules must parse before they are stored. */
+function checkRules(rules: string[] | undefined): void {
+  if (rules !== undefined) wildcardsCriteria(rules);
 }
 
 async function checkOwners(trx: Executor, tenantId: string, ownerIds: string[] | undefined): Promise<void> {
@@ -51,6 +59,7 @@ export function groupsService(db: Db) {
   return {
     async createGroup(p: Principal, input: NewGroup): Promise<Group> {
       checkName(input.name);
+      checkRules(input.wildcards);
       return inTransaction(db, async (trx) => {
         await checkOwners(trx, p.tenantId, input.ownerIds);
         const id = await insertGroup(trx, p.tenantId, input, p.userId ?? null);
@@ -63,15 +72,21 @@ export function groupsService(db: Db) {
 
     getGroup: (p: Principal, id: string): Promise<Group> => loadVisibleGroup(db, p, id),
 
+    /**
+     * A page of the groups the principal may see, optionally narrowed by ids and criteria (the
+     * Groups v2 search) and sorted by attributes. Bad criteria are InvalidInput.
+     */
     async listGroups(p: Principal, query: GroupListQuery): Promise<Page<Group>> {
       const ids = query.ids?.filter(isUuid);
       if (query.ids && !ids?.length) return { items: [], total: 0 };
-      const [items, total] = await Promise.all([
-        findGroupPage(db, p.tenantId, { ...query, ids }),
-        countGroups(db, p.tenantId, ids),
-      ]);
+      const viewer = await viewerOf(db, p);
+      const narrowed = { ...query, ids };
+      const [items, total] = await Promise.all([findGroupPage(db, p.tenantId, narrowed, viewer), countGroups(db, p.tenantId, narrowed, viewer)]);
       return { items, total };
     },
+
+    ...groupMembersService(db, loadVisibleGroup),
+    ...q64Service(db),
 
     /**
      * Applies the given changes (absent fields stay as they are). With `expectedVersion`, the
@@ -79,6 +94,7 @@ export function groupsService(db: Db) {
      */
     async updateGroup(p: Principal, id: string, changes: GroupChanges, expectedVersion?: number): Promise<Group> {
       checkName(changes.name);
+      checkRules(changes.wildcards);
       return inTransaction(db, async (trx) => {
         const before = await loadVisibleGroup(trx, p, id, true);
         if (expectedVersion !== undefined && expectedVersion !== before.version) {

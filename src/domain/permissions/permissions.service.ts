@@ -12,8 +12,8 @@ import { findGroupPermissions, findPermissionsOn, replaceGroupPermissions } from
 
 /** The document answers 400 when a group is not accessible (unknown, hidden, or another tenant's). */
 export class GroupInaccessible extends InvalidInput {
-  constructor(readonly groupSeq: number) {
-    super(`group ${groupSeq} is not accessible`, { groupId: groupSeq });
+  constructor(readonly groupRef: number | string) {
+    super(`group ${groupRef} is not accessible`, { groupId: groupRef });
   }
 }
 

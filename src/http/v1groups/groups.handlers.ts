@@ -92,13 +92,13 @@ export function v1Handlers(directory: DirectoryService, permissions: Permissions
 
     async listPermissions(req: Request, res: Response) {
       const seq = seqOf(req.params.groupId);
-      if (seq === undefined) throw new GroupInaccessible(0);
+      if (seq === undefined) throw new GroupInaccessible(String(req.params.groupId));
       res.json((await permissions.listGroupPermissions(principalOf(req), seq)).map(presentPermission));
     },
 
     async setPermissions(req: Request, res: Response) {
       const seq = seqOf(req.params.groupId);
-      if (seq === undefined) throw new GroupInaccessible(0);
+      if (seq === undefined) throw new GroupInaccessible(String(req.params.groupId));
       res.json((await permissions.setGroupPermissions(principalOf(req), seq, req.body)).map(presentPermission));
     },
 

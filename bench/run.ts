@@ -1,0 +1,724 @@
+/**
+ * `npm run bench` — the benchmark of issue 7.
+ *
+ * 1. Creates a scratch database on BENCH_DATABASE_URL's server and migrates it (compiled
+ *    migrations, like the release phase); mints one tenant + token per data set (compiled CLIs).
+ * 2. Starts Roster (`node dist/src/server.js`, NODE_ENV=production, LOG_LEVEL=warn) and the
+ *    reference server, both pinned to core 0; this process and the load generator run on core 1.
+ * 3. Seeds through the API: SCIM /Bulk (1,000 operations per request) for users and groups, SCIM
+ *    PATCH with large value arrays for members.
+ * 4. Runs every scenario of the issue's target table (c=32, warm-up, median of 3 runs by
+ *    default) and prints one line each; ratios are to the reference measured in the same run.
+ *
+ * The benchmark is not part of `npm test`; `--smoke` checks in seconds that it works.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { knex } from 'knex';
+import { addMembers, addMembersBody, Api, bulkCreate, pad, SCIM, seedGroups, seedUsers, userData, type Reply } from './lib/api';
+import { createReferenceTable, createScratch, dbEnv, DIST, dropScratch, migrate, mintTenant, serverVersion, type Scratch, type TenantToken } from './lib/database';
+import { median, runLoad, tmpDir, type LoadSpec, type LoadSummary } from './lib/load';
+import { HELP, parseOptions, type Options } from './lib/options';
+import { startStatementCounter } from './lib/pg-counter';
+import { canPin, freePort, MemoryProbe, pinSelf, sleep, startServer, stopServer, type Server } from './lib/procs';
+import { header, line, markdown, passFail, type Row, type Status } from './lib/report';
+
+const k = (n: number) => (n >= 1_000_000 && n % 1_000_000 === 0 ? `${n / 1_000_000}M` : n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : String(n));
+
+interface Tenant extends TenantToken {
+  api: Api;
+  users: string[];
+  names: string[];
+}
+
+interface Ctx {
+  opts: Options;
+  serverCore?: number;
+  loadCore?: number;
+  work: string;
+  scratch?: Scratch;
+  roster?: Server;
+  reference?: Server;
+  pglite?: Server;
+  probe?: MemoryProbe;
+  rows: Row[];
+  ref?: { get: LoadSummary; write: LoadSummary };
+  /** SQL statements per request, by scenario id, and the statements of one sample request. */
+  sql: Map<string, { perRequest: number; sample: string[] }>;
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+function record(ctx: Ctx, row: Row): Row {
+  const sql = ctx.sql.get(row.id);
+  if (sql && row.sql === undefined) {
+    row.sql = sql.perRequest;
+    row.detail = { ...(typeof row.detail === 'object' && row.detail ? row.detail : {}), sqlSample: sql.sample };
+  }
+  ctx.rows.push(row);
+  process.stdout.write(`${line(row)}\n`);
+  return row;
+}
+
+const selected = (ctx: Ctx, id: string) => !ctx.opts.only || ctx.opts.only.test(id);
+
+/** Runs a scenario body; a thrown error becomes an ERROR row and the run goes on. */
+async function scenario(ctx: Ctx, id: string, title: string, data: string, target: string, body: () => Promise<Omit<Row, 'id' | 'title' | 'data' | 'target'> | undefined>): Promise<Row | undefined> {
+  if (!selected(ctx, id)) return undefined;
+  log(`scenario ${id} (${data})`);
+  try {
+    const out = await body();
+    if (!out) return undefined;
+    return record(ctx, { id, title, data, target, ...out });
+  } catch (err) {
+    const note = err instanceof Error ? err.message.split('\n')[0].slice(0, 300) : String(err);
+    log(`scenario ${id} failed: ${err instanceof Error ? err.stack : String(err)}`);
+    return record(ctx, { id, title, data, target, status: 'ERROR', note });
+  }
+}
+
+function skip(ctx: Ctx, id: string, title: string, data: string, target: string, note: string): void {
+  if (selected(ctx, id)) record(ctx, { id, title, data, target, status: 'SKIP', note });
+}
+
+/** Load against Roster (or another server): c connections, warm-up, N runs; peak RSS of Roster. */
+async function load(ctx: Ctx, server: Server, spec: Omit<LoadSpec, 'url' | 'connections' | 'duration' | 'warmup' | 'runs'> & Partial<LoadSpec>, probe = ctx.probe): Promise<LoadSummary & { peakRss?: number; rssDelta?: number }> {
+  const before = probe?.begin();
+  const summary = await runLoad(
+    { url: server.url, connections: ctx.opts.connections, duration: ctx.opts.duration, warmup: ctx.opts.warmup, runs: ctx.opts.runs, ...spec },
+    ctx.loadCore,
+    ctx.work,
+  );
+  const peak = probe?.end();
+  return { ...summary, peakRss: peak, rssDelta: peak !== undefined && before !== undefined ? peak - before : undefined };
+}
+
+const scimHeaders = (t: Tenant): Record<string, string> => ({ ...t.api.headers(), 'content-type': 'application/scim+json' });
+const jsonHeaders = (t: Tenant): Record<string, string> => ({ ...t.api.headers(), 'content-type': 'application/json' });
+
+function loadRow(s: LoadSummary & { peakRss?: number; rssDelta?: number }, status: Status, extra: Partial<Row> = {}): Omit<Row, 'id' | 'title' | 'data' | 'target'> {
+  const notes = [extra.note, s.wrapped ? 'value pool ran out: later requests repeated values' : undefined].filter(Boolean);
+  const codes = Object.entries(s.statusCodes).filter(([c]) => !c.startsWith('2'));
+  if (s.non2xx && codes.length) notes.push(`status codes: ${codes.map(([c, n]) => `${c}×${n}`).join(', ')}`);
+  return {
+    rps: s.rps,
+    p50: s.p50,
+    p99: s.p99,
+    non2xx: s.non2xx,
+    peakRss: s.peakRss,
+    rssDelta: s.rssDelta,
+    status,
+    detail: { runs: s.runs, statusCodes: s.statusCodes },
+    ...extra,
+    note: notes.length ? notes.join('; ') : undefined,
+  };
+}
+
+/** A SCIM ListResponse walked with count=1000, collecting a cursor per page (for deep cursors). */
+async function collectCursors(t: Tenant): Promise<string[]> {
+  const cursors: string[] = [];
+  let cursor = '';
+  for (;;) {
+    const reply = await t.api.expect('GET', `/scim/v2/Users?count=1000&attributes=userName&cursor=${encodeURIComponent(cursor)}`, undefined, [200], 'cursor walk');
+    const next = (JSON.parse(reply.text) as { nextCursor?: string }).nextCursor;
+    if (!next) return cursors;
+    cursors.push(next);
+    cursor = next;
+  }
+}
+
+function sample<T>(values: T[], n: number): T[] {
+  if (values.length <= n) return values;
+  const out: T[] = [];
+  for (let i = 0; i < n; i++) out.push(values[Math.floor(Math.random() * values.length)]);
+  return out;
+}
+
+/** A single request measured alone: time to the last byte and Roster's RSS growth. */
+async function single<T>(ctx: Ctx, fn: () => Promise<T>): Promise<{ value: T; peak?: number; delta?: number }> {
+  await sleep(300);
+  const before = ctx.probe?.begin();
+  const value = await fn();
+  const peak = ctx.probe?.end();
+  return { value, peak, delta: peak !== undefined && before !== undefined ? peak - before : undefined };
+}
+
+async function newTenant(ctx: Ctx, name: string, roster: Server): Promise<Tenant> {
+  const t = await mintTenant(ctx.scratch!.url, name);
+  return { ...t, api: new Api(roster.url, t.token), users: [], names: [] };
+}
+
+async function vacuum(url: string): Promise<void> {
+  const db = knex({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
+  try {
+    await db.raw('VACUUM ANALYZE');
+  } finally {
+    await db.destroy();
+  }
+}
+
+async function probeStatus(api: Api, method: string, p: string, body?: unknown): Promise<{ ok: boolean; reason: string }> {
+  const reply = await api.send(method, p, body);
+  return { ok: reply.status >= 200 && reply.status < 300, reason: `${method} ${p.replace(/[0-9a-f-]{36}/, '{id}').split('?')[0]} answered ${reply.status}: ${reply.text.slice(0, 160)}` };
+}
+
+async function run(ctx: Ctx): Promise<void> {
+  const { opts } = ctx;
+  const S = opts.sizes;
+  const seedC = opts.seedConcurrency;
+
+  // --- database, servers ---------------------------------------------------------------
+  ctx.scratch = await createScratch(opts.databaseUrl);
+  log(`scratch database ${ctx.scratch.name}`);
+  await migrate(ctx.scratch.url);
+  await createReferenceTable(ctx.scratch.url);
+
+  const rosterPort = await freePort();
+  ctx.roster = await startServer({
+    name: 'roster',
+    args: [path.join(DIST, 'src', 'server.js')],
+    env: { ...dbEnv(ctx.scratch.url), PORT: String(rosterPort), NODE_ENV: 'production', LOG_LEVEL: 'warn', VALIDATE_RESPONSES: 'false', MIGRATE_ON_START: 'false' },
+    port: rosterPort,
+    core: ctx.serverCore,
+    logFile: path.join(ctx.work, 'roster.log'),
+    healthPath: '/healthz',
+  });
+  ctx.probe = new MemoryProbe(ctx.roster.pid);
+  log(`roster pid ${ctx.roster.pid} on ${ctx.roster.url} (log: ${ctx.roster.logFile})`);
+  const roster = ctx.roster;
+
+  const small = await newTenant(ctx, 'bench-small', roster);
+  const large = await newTenant(ctx, 'bench-large', roster);
+  const seedrate = await newTenant(ctx, 'bench-seedrate', roster);
+  const scale = opts.scale ? await newTenant(ctx, 'bench-scale', roster) : undefined;
+
+  const settle = opts.smoke ? 300 : 2000;
+  await sleep(settle);
+  const idleRss = ctx.probe.rss();
+
+  // --- seeding ---------------------------------------------------------------------------
+  log(`seeding tenant small: ${S.smallUsers} users`);
+  const smallSeed = await seedUsers(small.api, 'bench-s-', 0, S.smallUsers, seedC);
+  small.users = smallSeed.ids;
+  small.names = smallSeed.names;
+  const [smallG10, smallGBig] = await seedGroups(small.api, ['bench small 10', `bench small ${k(S.smallGroupBig)}`], 1);
+  await addMembers(small.api, smallG10, small.users.slice(0, S.smallGroupSmall), S.patchChunk);
+  await addMembers(small.api, smallGBig, small.users.slice(0, S.smallGroupBig), S.patchChunk);
+
+  const largeTotal = S.largeUsers + S.pool;
+  log(`seeding tenant large: ${largeTotal} users (Bulk, ${seedC} concurrent)`);
+  ctx.probe.begin();
+  const largeSeed = await seedUsers(large.api, 'bench-l-', 0, largeTotal, seedC);
+  const seedPeak = ctx.probe.end();
+  large.users = largeSeed.ids;
+  large.names = largeSeed.names;
+  const largePool = large.users.slice(S.largeUsers);
+  const bulkRate = largeTotal / largeSeed.seconds;
+  log(`bulk seeding: ${Math.round(bulkRate)} users/s`);
+  const [w10, w10k, gBig] = await seedGroups(large.api, ['bench large 10', 'bench large 10k', `bench large ${k(S.largeUsers)}`], 1);
+  await addMembers(large.api, w10, large.users.slice(0, 10), S.patchChunk);
+  await addMembers(large.api, w10k, large.users.slice(0, Math.min(10_000, S.largeUsers)), S.patchChunk);
+  log(`building the ${k(S.largeUsers)}-member group with PATCHes of ${S.patchChunk} members`);
+  const bigPatchTimes = await addMembers(large.api, gBig, large.users.slice(0, S.largeUsers), S.patchChunk);
+  const emptyGroups = await seedGroups(
+    large.api,
+    Array.from({ length: S.patch1kReps + S.patch10kReps }, (_v, i) => `bench empty ${i}`),
+    1,
+  );
+
+  // Groups v2 endpoints another engineer is adding: probe before seeding for them.
+  const v2Members = await probeStatus(large.api, 'GET', `/api/v2/groups/${gBig}/members?pageSize=1&pageNumber=1`);
+  const v2SearchBody = (name: string) => ({ pageSize: 25, pageNumber: 1, query: [{ type: 'EXACT', fields: ['name'], value: name }] });
+  const v2Search = await probeStatus(large.api, 'POST', '/api/v2/groups/search', v2SearchBody('bench large 10'));
+  let searchNames: string[] = [];
+  if (v2Search.ok && selected(ctx, 'v2.search')) {
+    log(`seeding ${S.searchGroups} groups for Groups v2 search`);
+    searchNames = Array.from({ length: S.searchGroups }, (_v, i) => `bench-sg-${pad(i)}`);
+    await seedGroups(large.api, searchNames, seedC);
+  }
+
+  let scaleG10 = '';
+  let scaleGBig = '';
+  let scalePool: string[] = [];
+  if (scale) {
+    const total = S.scaleUsers + S.pool;
+    log(`seeding tenant scale: ${total} users (this takes minutes)`);
+    ctx.probe.begin();
+    const seeded = await seedUsers(scale.api, 'bench-x-', 0, total, seedC);
+    ctx.probe.end();
+    log(`scale seeding: ${Math.round(total / seeded.seconds)} users/s`);
+    scale.users = seeded.ids;
+    scale.names = seeded.names;
+    scalePool = scale.users.slice(S.scaleUsers);
+    [scaleG10, scaleGBig] = await seedGroups(scale.api, ['bench scale 10', `bench scale ${k(S.scaleUsers)}`], 1);
+    await addMembers(scale.api, scaleG10, scale.users.slice(0, 10), S.patchChunk);
+    log(`building the ${k(S.scaleUsers)}-member group`);
+    await addMembers(scale.api, scaleGBig, scale.users.slice(0, S.scaleUsers), S.patchChunk);
+  }
+
+  log('VACUUM ANALYZE after seeding');
+  await vacuum(ctx.scratch.url);
+
+
+  // --- SQL census: statements per request, through a counting proxy ------------------------
+  if (selected(ctx, 'sql') || !opts.only) {
+    await sqlCensus(ctx, async (base, count) => {
+      const at = (t: Tenant) => new Api(base, t.token);
+      const rnd = <T>(a: T[]) => a[Math.floor(Math.random() * a.length)];
+      const diagPool = largePool.slice(-200);
+      let d = 0;
+      await count('scim.group.get.excl.10k', () => at(small).send('GET', `/scim/v2/Groups/${smallGBig}?excludedAttributes=members`));
+      await count('scim.group.get.excl.10', () => at(large).send('GET', `/scim/v2/Groups/${w10}?excludedAttributes=members`));
+      await count('scim.group.get.excl.big', () => at(large).send('GET', `/scim/v2/Groups/${gBig}?excludedAttributes=members`));
+      await count('scim.users.filter.eq.10k', () => at(small).send('GET', `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "${rnd(small.names)}"`)}`));
+      await count('scim.users.list.random.10k', () => at(small).send('GET', `/scim/v2/Users?count=100&startIndex=${1 + Math.floor(Math.random() * Math.max(1, S.smallUsers - 99))}`));
+      await count('scim.users.list.cursor.1m', () => at(large).send('GET', '/scim/v2/Users?count=100&cursor='));
+      await count('scim.group.get.members.100k', () => at(large).send('GET', `/scim/v2/Groups/${gBig}`), 3);
+      await count('scim.group.patch.add1.10k', () => at(large).send('PATCH', `/scim/v2/Groups/${w10k}`, addMembersBody([diagPool[d++ % diagPool.length]])));
+      await count('seed.users.post', () => at(seedrate).send('POST', '/scim/v2/Users', userData(`bench-diag-${Date.now()}-${d++}`, d)));
+      await count('seed.users.bulk', async () => {
+        const names = Array.from({ length: 100 }, (_v, i) => `bench-diagbulk-${Date.now()}-${d++}-${i}`);
+        const r = await bulkCreate(at(seedrate), '/Users', names.map((n, i) => userData(n, i)));
+        return { status: 200, text: '', ms: r.ms, bytes: 0 };
+      }, 3, 100);
+      if (v2Members.ok) await count('v2.members.page.100k', () => at(large).send('GET', `/api/v2/groups/${gBig}/members?pageSize=25&pageNumber=${1 + Math.floor(Math.random() * 100)}`));
+      if (v2Search.ok) await count('v2.search', () => at(large).send('POST', '/api/v2/groups/search', v2SearchBody(searchNames.length ? rnd(searchNames) : 'bench large 10')));
+    });
+  }
+
+  // --- reference -------------------------------------------------------------------------
+  const refPort = await freePort();
+  ctx.reference = await startServer({
+    name: 'reference',
+    args: ['-r', require.resolve('ts-node/register/transpile-only'), path.join(__dirname, 'reference-server.ts')],
+    env: {
+      ...process.env,
+      TS_NODE_TRANSPILE_ONLY: 'true',
+      REF_DATABASE_URL: ctx.scratch.url,
+      REF_PORT: String(refPort),
+      REF_TENANT_ID: small.tenantId,
+      REF_TOKEN_SHA256: (await import('node:crypto')).createHash('sha256').update(small.token).digest('hex'),
+    },
+    port: refPort,
+    core: ctx.serverCore,
+    logFile: path.join(ctx.work, 'reference.log'),
+    healthPath: '/healthz',
+  });
+  const refProbe = new MemoryProbe(ctx.reference.pid);
+  log('reference: GET (one primary-key SELECT) and write (one-row-insert transaction)');
+  const refGet = await load(ctx, ctx.reference, { method: 'GET', path: `/ref/users/${small.users[0]}`, headers: small.api.headers() }, refProbe);
+  const refWrite = await load(ctx, ctx.reference, { method: 'POST', path: '/ref/writes', body: '{"displayName":"bench"}', headers: jsonHeaders(small) }, refProbe);
+  ctx.ref = { get: refGet, write: refWrite };
+  record(ctx, { id: 'reference.get', title: 'reference GET (Express + passport + 1 PK SELECT)', data: '1 user row', target: 'the yardstick for reads', ...loadRow(refGet, 'INFO'), sql: 1 });
+  record(ctx, { id: 'reference.write', title: 'reference write (1-row-insert transaction)', data: '1 row', target: 'the yardstick for writes', ...loadRow(refWrite, 'INFO'), sql: 3 });
+  await stopServer(ctx.reference);
+  refProbe.stop();
+  const rGet = refGet.rps;
+  const rWrite = refWrite.rps;
+  const bigLabel = scale ? k(S.scaleUsers) : k(S.largeUsers);
+
+  // --- reads -----------------------------------------------------------------------------
+  await scenario(ctx, 'scim.group.get.excl.10k', 'SCIM GET group, excludedAttributes=members', `${k(S.smallGroupBig)}-member group`, '≥ 60% of ref GET; p99 ≤ 1.5× ref p99', async () => {
+    const s = await load(ctx, roster, { method: 'GET', path: `/scim/v2/Groups/${smallGBig}?excludedAttributes=members`, headers: small.api.headers() });
+    const ratio = s.rps / rGet;
+    return loadRow(s, passFail(ratio >= 0.6 && s.p99 <= 1.5 * refGet.p99 && s.non2xx === 0), { ratio, note: `p99 ${(s.p99 / refGet.p99).toFixed(2)}× ref` });
+  });
+
+  const exclGroups = scale ? { t: scale, g10: scaleG10, big: scaleGBig } : { t: large, g10: w10, big: gBig };
+  const exclSmall = await scenario(ctx, 'scim.group.get.excl.10', 'SCIM GET group, excludedAttributes=members', '10-member group', 'compared below', async () => {
+    const s = await load(ctx, roster, { method: 'GET', path: `/scim/v2/Groups/${exclGroups.g10}?excludedAttributes=members`, headers: exclGroups.t.api.headers() });
+    return loadRow(s, 'INFO', { ratio: s.rps / rGet });
+  });
+  const exclBig = await scenario(ctx, 'scim.group.get.excl.big', 'SCIM GET group, excludedAttributes=members', `${bigLabel}-member group`, 'compared below', async () => {
+    const s = await load(ctx, roster, { method: 'GET', path: `/scim/v2/Groups/${exclGroups.big}?excludedAttributes=members`, headers: exclGroups.t.api.headers() });
+    return loadRow(s, 'INFO', { ratio: s.rps / rGet });
+  });
+  if (exclSmall?.rps && exclBig?.rps) {
+    const r = exclBig.rps / exclSmall.rps;
+    record(ctx, {
+      id: 'scim.group.get.excl.10-vs-big',
+      title: `the same GET, 10-member vs ${bigLabel}-member group`,
+      data: `${bigLabel} vs 10 members${scale ? '' : ' (1M with --scale)'}`,
+      target: 'equal within 10%',
+      ratio: r,
+      ratioTo: 'scim.group.get.excl.10',
+      p99: exclBig.p99,
+      status: passFail(Math.abs(r - 1) <= 0.1),
+      note: `${k(Math.round(exclBig.rps))} vs ${k(Math.round(exclSmall.rps))} req/s`,
+    });
+  }
+
+  const filterPath = '/scim/v2/Users?filter={v}';
+  const eqValues = (t: Tenant) => sample(t.names, 20_000).map((n) => `userName eq "${n}"`);
+  const filterSmall = await scenario(ctx, 'scim.users.filter.eq.10k', 'SCIM filter=userName eq "…"', `${k(S.smallUsers)} users`, '≥ 50% of ref GET', async () => {
+    const s = await load(ctx, roster, { method: 'GET', path: filterPath, headers: small.api.headers(), vary: { kind: 'random', values: eqValues(small) } });
+    const ratio = s.rps / rGet;
+    return loadRow(s, passFail(ratio >= 0.5 && s.non2xx === 0), { ratio });
+  });
+
+  await scenario(ctx, 'scim.users.list.random.10k', 'SCIM list page of 100 users at a random startIndex', `${k(S.smallUsers)} users`, '≥ 15% of ref GET', async () => {
+    const s = await load(ctx, roster, { method: 'GET', path: '/scim/v2/Users?count=100&startIndex={v}', headers: small.api.headers(), vary: { kind: 'int', min: 1, max: Math.max(1, S.smallUsers - 99) } });
+    const ratio = s.rps / rGet;
+    return loadRow(s, passFail(ratio >= 0.15 && s.non2xx === 0), { ratio });
+  });
+
+  // The million-user rows; without --scale they run on the large tenant and say so.
+  const many = scale ?? large;
+  const manyCount = scale ? S.scaleUsers + S.pool : largeTotal;
+  const manyLabel = `${k(manyCount)} users${scale ? '' : ' (1M with --scale)'}`;
+  await scenario(ctx, 'scim.users.filter.eq.1m', 'SCIM userName eq among 1,000,000 users', manyLabel, 'p99 ≤ 50 ms at c=32', async () => {
+    const s = await load(ctx, roster, { method: 'GET', path: filterPath, headers: many.api.headers(), vary: { kind: 'random', values: eqValues(many) } });
+    return loadRow(s, passFail(s.p99 <= 50 && s.non2xx === 0), { ratio: s.rps / rGet });
+  });
+  await scenario(ctx, 'scim.users.list.index.1m', 'SCIM list pages among 1,000,000 users, startIndex ≤ 10,000', manyLabel, 'p99 ≤ 100 ms', async () => {
+    const s = await load(ctx, roster, { method: 'GET', path: '/scim/v2/Users?count=100&startIndex={v}', headers: many.api.headers(), vary: { kind: 'int', min: 1, max: Math.min(10_000, manyCount - 99) } });
+    return loadRow(s, passFail(s.p99 <= 100 && s.non2xx === 0), { ratio: s.rps / rGet });
+  });
+  await scenario(ctx, 'scim.users.list.cursor.1m', 'SCIM cursor pagination among 1,000,000 users, any depth', manyLabel, 'p99 ≤ 50 ms', async () => {
+    const cursors = await collectCursors(many);
+    if (!cursors.length) throw new Error('the cursor walk returned no nextCursor');
+    const s = await load(ctx, roster, { method: 'GET', path: '/scim/v2/Users?count=100&cursor={v}', headers: many.api.headers(), vary: { kind: 'random', values: cursors } });
+    return loadRow(s, passFail(s.p99 <= 50 && s.non2xx === 0), { ratio: s.rps / rGet, note: `${cursors.length} cursors, depths 1k–${k(cursors.length * 1000)}` });
+  });
+
+  const v2MembersTitle = 'Groups v2 GET …/members page';
+  if (!v2Members.ok) {
+    skip(ctx, 'v2.members.page.100k', v2MembersTitle, `${k(S.largeUsers)}-member group`, '≥ 40% of ref GET', `endpoint not available yet: ${v2Members.reason}`);
+  } else {
+    await scenario(ctx, 'v2.members.page.100k', v2MembersTitle, `${k(S.largeUsers)}-member group, pageSize 25, pages 1–100`, '≥ 40% of ref GET', async () => {
+      const s = await load(ctx, roster, { method: 'GET', path: `/api/v2/groups/${gBig}/members?pageSize=25&pageNumber={v}`, headers: large.api.headers(), vary: { kind: 'int', min: 1, max: Math.max(1, Math.min(100, Math.floor(S.largeUsers / 25))) } });
+      const ratio = s.rps / rGet;
+      return loadRow(s, passFail(ratio >= 0.4 && s.non2xx === 0), { ratio });
+    });
+  }
+  const v2SearchTitle = 'Groups v2 search (one criterion)';
+  if (!v2Search.ok) {
+    skip(ctx, 'v2.search', v2SearchTitle, `${k(S.searchGroups)} groups`, 'p99 ≤ 50 ms', `endpoint not available yet: ${v2Search.reason}`);
+  } else {
+    await scenario(ctx, 'v2.search', v2SearchTitle, `${k(S.searchGroups)} groups, name EXACT`, 'p99 ≤ 50 ms', async () => {
+      const body = JSON.stringify(v2SearchBody('{v}'));
+      const s = await load(ctx, roster, { method: 'POST', path: '/api/v2/groups/search', body, headers: jsonHeaders(large), vary: { kind: 'random', values: sample(searchNames, 20_000) } });
+      return loadRow(s, passFail(s.p99 <= 50 && s.non2xx === 0), { ratio: s.rps / rGet });
+    });
+  }
+
+  // --- single big requests ---------------------------------------------------------------
+  const bigGet = async (id: string, t: Tenant, groupId: string, members: number, limitMs: number, limitMiB: number, label: string) =>
+    scenario(ctx, id, `GET a group with ${label} members (members included)`, `${k(members)}-member group`, `≤ ${limitMs / 1000} s, RSS + ≤ ${limitMiB} MiB`, async () => {
+      const times: number[] = [];
+      const deltas: number[] = [];
+      let peak = 0;
+      let counted = 0;
+      for (let i = 0; i < S.bigGetReps; i++) {
+        const r = await single(ctx, () => t.api.sendStreamed('GET', `/scim/v2/Groups/${groupId}`, '"value":'));
+        if (r.value.status !== 200) throw new Error(`GET answered ${r.value.status}`);
+        times.push(r.value.ms);
+        deltas.push(r.delta ?? NaN);
+        peak = Math.max(peak, r.peak ?? 0);
+        counted = r.value.occurrences;
+      }
+      const t50 = median(times);
+      const dMax = Math.max(...deltas);
+      const ok = t50 <= limitMs && dMax <= limitMiB && counted >= members;
+      return { p50: t50, p99: Math.max(...times), peakRss: peak, rssDelta: dMax, status: passFail(ok), note: `${counted} members in the body; ${S.bigGetReps} requests, p50/p99 = median/slowest` };
+    });
+  await bigGet('scim.group.get.members.100k', large, gBig, S.largeUsers, 500, 30, '100,000');
+  if (scale) await bigGet('scim.group.get.members.1m', scale, scaleGBig, S.scaleUsers, 4000, 64, '1,000,000');
+  else skip(ctx, 'scim.group.get.members.1m', 'GET a group with 1,000,000 members (members included)', '1M-member group', '≤ 4 s, RSS + ≤ 64 MiB', 'needs --scale');
+
+  const bigPatch = async (id: string, count: number, reps: number, groups: string[], limitMs: number, limitMiB: number | undefined) =>
+    scenario(ctx, id, `one PATCH adding ${count.toLocaleString('en-US')} members`, `empty groups, ${reps} PATCHes`, limitMiB === undefined ? `p50 ≤ ${limitMs} ms` : `≤ ${limitMs / 1000} s, RSS + ≤ ${limitMiB} MiB`, async () => {
+      const times: number[] = [];
+      const deltas: number[] = [];
+      let peak = 0;
+      for (let i = 0; i < reps; i++) {
+        const from = (i * count) % Math.max(1, large.users.length - count + 1);
+        const body = addMembersBody(large.users.slice(from, from + count));
+        const r = await single(ctx, () => large.api.send('PATCH', `/scim/v2/Groups/${groups[i]}`, body));
+        if (r.value.status !== 204 && r.value.status !== 200) throw new Error(`PATCH answered ${r.value.status}: ${r.value.text.slice(0, 200)}`);
+        times.push(r.value.ms);
+        deltas.push(r.delta ?? NaN);
+        peak = Math.max(peak, r.peak ?? 0);
+      }
+      const t50 = median(times);
+      const dMax = Math.max(...deltas);
+      const ok = t50 <= limitMs && (limitMiB === undefined || dMax <= limitMiB);
+      return { p50: t50, p99: Math.max(...times), peakRss: peak, rssDelta: dMax, status: passFail(ok), note: `p50/p99 = median/slowest of ${reps}` };
+    });
+  const n1k = Math.min(1000, large.users.length);
+  const n10k = Math.min(10_000, large.users.length);
+  await bigPatch('scim.group.patch.add1000', n1k, S.patch1kReps, emptyGroups.slice(0, S.patch1kReps), 120, undefined);
+  await bigPatch('scim.group.patch.add10000', n10k, S.patch10kReps, emptyGroups.slice(S.patch1kReps), 500, 50);
+
+  // --- writes under load -----------------------------------------------------------------
+  const patchPath = (g: string) => `/scim/v2/Groups/${g}`;
+  const patchBody = JSON.stringify(addMembersBody(['{v}']));
+  await scenario(ctx, 'scim.group.patch.add1.10k', 'SCIM PATCH adding one member', `${k(Math.min(10_000, S.largeUsers))}-member group`, '≥ 50% of ref write', async () => {
+    const s = await load(ctx, roster, { method: 'PATCH', path: patchPath(w10k), body: patchBody, headers: scimHeaders(large), vary: { kind: 'sequence', values: largePool } });
+    const ratio = s.rps / rWrite;
+    return loadRow(s, passFail(ratio >= 0.5 && s.non2xx === 0), { ratio, ratioTo: 'reference.write' });
+  });
+  const patchGroups = scale ? { t: scale, g10: scaleG10, big: scaleGBig, pool: scalePool } : { t: large, g10: w10, big: gBig, pool: largePool };
+  const patchSmall = await scenario(ctx, 'scim.group.patch.add1.10', 'SCIM PATCH adding one member', '10-member group', 'compared below', async () => {
+    const s = await load(ctx, roster, { method: 'PATCH', path: patchPath(patchGroups.g10), body: patchBody, headers: scimHeaders(patchGroups.t), vary: { kind: 'sequence', values: patchGroups.pool } });
+    return loadRow(s, 'INFO', { ratio: s.rps / rWrite, ratioTo: 'reference.write' });
+  });
+  const patchBig = await scenario(ctx, 'scim.group.patch.add1.big', 'SCIM PATCH adding one member', `${bigLabel}-member group`, 'compared below', async () => {
+    const s = await load(ctx, roster, { method: 'PATCH', path: patchPath(patchGroups.big), body: patchBody, headers: scimHeaders(patchGroups.t), vary: { kind: 'sequence', values: patchGroups.pool } });
+    return loadRow(s, 'INFO', { ratio: s.rps / rWrite, ratioTo: 'reference.write' });
+  });
+  if (patchSmall?.rps && patchBig?.rps) {
+    const r = patchBig.rps / patchSmall.rps;
+    record(ctx, {
+      id: 'scim.group.patch.add1.10-vs-big',
+      title: `the same PATCH, ${bigLabel}-member vs 10-member group`,
+      data: `${bigLabel} vs 10 members${scale ? '' : ' (1M with --scale)'}`,
+      target: 'equal within 20%',
+      ratio: r,
+      ratioTo: 'scim.group.patch.add1.10',
+      p99: patchBig.p99,
+      status: passFail(Math.abs(r - 1) <= 0.2),
+      note: `${k(Math.round(patchBig.rps))} vs ${k(Math.round(patchSmall.rps))} req/s`,
+    });
+  }
+
+  await scenario(ctx, 'seed.users.post', 'seeding: POST /Users', 'new users, c=32', '≥ 1,000/s', async () => {
+    const body = JSON.stringify({
+      schemas: [SCIM.user],
+      userName: `bench-post-${Date.now()}-{v}`,
+      name: { givenName: 'Bench', familyName: 'Post' },
+      displayName: 'Bench Post',
+      emails: [{ value: `post-${Date.now()}-{v}@example.com`, type: 'work', primary: true }],
+      active: true,
+    });
+    const s = await load(ctx, roster, { method: 'POST', path: '/scim/v2/Users', body, headers: scimHeaders(seedrate), vary: { kind: 'counter' } });
+    return loadRow(s, passFail(s.rps >= 1000 && s.non2xx === 0), { ratio: s.rps / rWrite, ratioTo: 'reference.write' });
+  });
+  if (selected(ctx, 'seed.users.bulk')) {
+    record(ctx, {
+      id: 'seed.users.bulk',
+      title: 'seeding: /Bulk of 1,000 operations',
+      data: `${k(largeTotal)} users, ${seedC} Bulk requests in flight`,
+      target: '≥ 5,000 users/s',
+      rps: bulkRate,
+      peakRss: seedPeak,
+      status: passFail(bulkRate >= 5000),
+      note: `${Math.round(bulkRate)} users/s; 1,000-op Bulk ≈ ${Math.round((1000 / bulkRate) * seedC * 1000)} ms each; ${k(S.largeUsers)}-member group built by ${bigPatchTimes.length} PATCHes of ${k(S.patchChunk)} (median ${Math.round(median(bigPatchTimes))} ms)`,
+    });
+  }
+
+  // --- embedded PGlite -------------------------------------------------------------------
+  if (!opts.pglite) {
+    skip(ctx, 'pglite.reads', 'embedded PGlite reads vs PostgreSQL', '-', '≥ 60% of PostgreSQL', '--no-pglite');
+  } else if (selected(ctx, 'pglite')) {
+    await runPglite(ctx, { getExcl10: exclSmall, filter: filterSmall });
+  }
+
+  // --- memory ----------------------------------------------------------------------------
+  await sleep(settle);
+  const idleAfter = ctx.probe.rss();
+  if (selected(ctx, 'memory')) {
+    record(ctx, {
+      id: 'memory.idle',
+      title: 'memory: idle RSS',
+      data: 'after start, before seeding',
+      target: '≤ 150 MiB',
+      peakRss: idleRss,
+      status: passFail((idleRss ?? Infinity) <= 150),
+      note: `idle after the run: ${Math.round(idleAfter ?? NaN)} MiB`,
+    });
+    const peak = ctx.probe.lifetimePeak;
+    record(ctx, {
+      id: 'memory.peak',
+      title: 'memory: peak RSS under any scenario',
+      data: 'whole run, seeding included',
+      target: '≤ 300 MiB',
+      peakRss: peak,
+      status: passFail(peak <= 300),
+      note: ctx.probe.canReset ? 'VmHWM per scenario + 20 ms VmRSS poll' : '20 ms VmRSS poll',
+    });
+  }
+}
+
+/**
+ * Starts a second Roster on the same database behind the statement-counting proxy, and runs
+ * `body`, whose `count(id, request, n, per)` sends `n` requests one at a time and records the
+ * statements per request (divided by `per`, e.g. per user in a Bulk).
+ */
+async function sqlCensus(ctx: Ctx, body: (base: string, count: (id: string, request: () => Promise<Reply>, n?: number, per?: number) => Promise<void>) => Promise<void>): Promise<void> {
+  const upstream = new URL(ctx.scratch!.url);
+  const counter = await startStatementCounter(upstream.hostname, Number(upstream.port || 5432));
+  const proxied = new URL(ctx.scratch!.url);
+  proxied.hostname = '127.0.0.1';
+  proxied.port = String(counter.port);
+  const port = await freePort();
+  let diag: Server | undefined;
+  try {
+    diag = await startServer({
+      name: 'roster-sql-census',
+      args: [path.join(DIST, 'src', 'server.js')],
+      env: { ...dbEnv(proxied.toString()), PORT: String(port), NODE_ENV: 'production', LOG_LEVEL: 'warn', VALIDATE_RESPONSES: 'false', MIGRATE_ON_START: 'false' },
+      port,
+      core: ctx.serverCore,
+      logFile: path.join(ctx.work, 'roster-sql-census.log'),
+      healthPath: '/healthz',
+    });
+    const base = diag.url;
+    log('SQL census: statements per request through a counting proxy');
+    await body(base, async (id, request, n = 10, per = 1) => {
+      try {
+        await request(); // warm: pool connections, first token use
+        await sleep(50);
+        counter.reset();
+        let sample: string[] = [];
+        for (let i = 0; i < n; i++) {
+          const before = counter.recent().length;
+          const reply = await request();
+          if (reply.status >= 400) throw new Error(`HTTP ${reply.status} ${reply.text.slice(0, 200)}`);
+          await sleep(20); // fire-and-forget statements (token touch) land too
+          if (i === n - 1) sample = counter.recent().slice(before);
+        }
+        ctx.sql.set(id, { perRequest: counter.count() / n / per, sample });
+      } catch (err) {
+        log(`SQL census of ${id} failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    });
+  } finally {
+    await stopServer(diag);
+    await counter.close();
+  }
+}
+
+/** Roster on embedded PGlite, the same build: the read scenarios again, as a ratio to PostgreSQL. */
+async function runPglite(ctx: Ctx, pg: { getExcl10?: Row; filter?: Row }): Promise<void> {
+  const S = ctx.opts.sizes;
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), NODE_ENV: 'production', LOG_LEVEL: 'warn', VALIDATE_RESPONSES: 'false', PGLITE_DIR: path.join(ctx.work, 'pglite') };
+  delete env.DATABASE_URL;
+  log('starting Roster on embedded PGlite');
+  ctx.pglite = await startServer({
+    name: 'roster-pglite',
+    args: [path.join(DIST, 'src', 'server.js')],
+    env,
+    port,
+    core: ctx.serverCore,
+    logFile: path.join(ctx.work, 'roster-pglite.log'),
+    healthPath: '/healthz',
+    timeoutMs: 180_000,
+  });
+  const probe = new MemoryProbe(ctx.pglite.pid);
+  try {
+    let token: string | undefined;
+    for (let i = 0; i < 50 && !token; i++) {
+      const lines = ctx.pglite.stdout().split('\n');
+      const at = lines.findIndex((l) => l.includes('shown only now'));
+      token = at >= 0 ? lines.slice(at + 1).find((l) => l.trim() && !l.startsWith('{'))?.trim() : undefined;
+      if (!token) await sleep(100);
+    }
+    if (!token) throw new Error('PGlite Roster printed no bootstrap token');
+    const api = new Api(ctx.pglite.url, token);
+    const t: Tenant = { tenant: 'default', tenantId: '', token, api, users: [], names: [] };
+    log(`seeding PGlite: ${S.pgliteUsers} users`);
+    const seeded = await seedUsers(api, 'bench-p-', 0, S.pgliteUsers, ctx.opts.seedConcurrency);
+    t.users = seeded.ids;
+    t.names = seeded.names;
+    const [g10] = await seedGroups(api, ['bench pglite 10'], 1);
+    await addMembers(api, g10, t.users.slice(0, 10), S.patchChunk);
+    await scenario(ctx, 'pglite.group.get.excl.10', 'embedded PGlite: SCIM GET group, excludedAttributes=members', '10-member group', '≥ 60% of PostgreSQL', async () => {
+      const s = await load(ctx, ctx.pglite!, { method: 'GET', path: `/scim/v2/Groups/${g10}?excludedAttributes=members`, headers: api.headers() }, probe);
+      const ratio = pg.getExcl10?.rps ? s.rps / pg.getExcl10.rps : NaN;
+      return loadRow(s, Number.isNaN(ratio) ? 'INFO' : passFail(ratio >= 0.6 && s.non2xx === 0), { ratio, ratioTo: 'scim.group.get.excl.10' });
+    });
+    await scenario(ctx, 'pglite.users.filter.eq.10k', 'embedded PGlite: SCIM filter=userName eq', `${k(S.pgliteUsers)} users`, '≥ 60% of PostgreSQL', async () => {
+      const s = await load(ctx, ctx.pglite!, { method: 'GET', path: '/scim/v2/Users?filter={v}', headers: api.headers(), vary: { kind: 'random', values: t.names.map((n) => `userName eq "${n}"`) } }, probe);
+      const ratio = pg.filter?.rps ? s.rps / pg.filter.rps : NaN;
+      return loadRow(s, Number.isNaN(ratio) ? 'INFO' : passFail(ratio >= 0.6 && s.non2xx === 0), { ratio, ratioTo: 'scim.users.filter.eq.10k' });
+    });
+    log(`PGlite seeding ran at ${Math.round(S.pgliteUsers / seeded.seconds)} users/s`);
+  } finally {
+    probe.stop();
+    await stopServer(ctx.pglite);
+  }
+}
+
+async function main(): Promise<number> {
+  const parsed = parseOptions(process.argv.slice(2));
+  if (parsed === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const opts = parsed;
+  if (!fs.existsSync(path.join(DIST, 'src', 'server.js'))) {
+    process.stderr.write('dist/src/server.js is missing: run `npm run build` first (npm run bench does)\n');
+    return 2;
+  }
+  const pin = opts.pin && canPin();
+  if (pin) pinSelf(1);
+  const ctx: Ctx = { opts, serverCore: pin ? 0 : undefined, loadCore: pin ? 1 : undefined, work: tmpDir(), rows: [], sql: new Map() };
+  const started = new Date();
+  const flags = [opts.smoke ? '--smoke' : '', opts.scale ? '--scale' : ''].filter(Boolean);
+  const mode = flags.length ? ` -- ${flags.join(' ')}` : '';
+  const pgVersion = await serverVersion(opts.databaseUrl);
+  const machine = `${os.cpus().length}× ${os.cpus()[0]?.model.trim() ?? 'cpu'}, Node ${process.version}, PostgreSQL ${pgVersion}${pin ? ', Roster/reference on core 0, load on core 1' : ', not pinned'}`;
+  log(`${machine}; c=${opts.connections}, ${opts.warmup} s warm-up, ${opts.runs}× ${opts.duration} s (median)`);
+  process.stdout.write(`${header()}\n`);
+
+  let interrupted = false;
+  const cleanup = async () => {
+    ctx.probe?.stop();
+    await Promise.all([stopServer(ctx.roster), stopServer(ctx.reference), stopServer(ctx.pglite)]);
+    if (ctx.scratch) {
+      if (opts.keepDb) log(`kept scratch database ${ctx.scratch.name}`);
+      else await dropScratch(ctx.scratch).catch((err: unknown) => log(`could not drop ${ctx.scratch?.name}: ${String(err)}`));
+    }
+  };
+  const onSignal = () => {
+    if (interrupted) return;
+    interrupted = true;
+    log('interrupted: stopping servers and dropping the scratch database');
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let failed: unknown;
+  try {
+    await run(ctx);
+  } catch (err) {
+    failed = err;
+    log(`benchmark aborted: ${err instanceof Error ? err.stack : String(err)}`);
+    if (ctx.roster) log(`roster log: ${ctx.roster.logFile}`);
+  } finally {
+    await cleanup();
+  }
+
+  const result = {
+    date: started.toISOString(),
+    finished: new Date().toISOString(),
+    mode: { scale: opts.scale, smoke: opts.smoke, connections: opts.connections, duration: opts.duration, runs: opts.runs, warmup: opts.warmup, pinned: pin },
+    machine,
+    sizes: opts.sizes,
+    reference: ctx.ref ? { get: { rps: ctx.ref.get.rps, p50: ctx.ref.get.p50, p99: ctx.ref.get.p99 }, write: { rps: ctx.ref.write.rps, p50: ctx.ref.write.p50, p99: ctx.ref.write.p99 } } : undefined,
+    rows: ctx.rows,
+    aborted: failed ? String(failed instanceof Error ? failed.message : failed) : undefined,
+  };
+  const counts = ctx.rows.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {});
+  process.stdout.write(`\n${header()}\n${ctx.rows.map(line).join('\n')}\n\n${Object.entries(counts).map(([s, n]) => `${s} ${n}`).join(', ')}\n`);
+  const where = (file: string) => path.resolve(process.env.INIT_CWD ?? process.cwd(), file);
+  if (opts.json) fs.writeFileSync(where(opts.json), `${JSON.stringify(result, null, 2)}\n`);
+  if (opts.markdown) fs.writeFileSync(where(opts.markdown), markdown(ctx.rows, { date: started.toISOString().slice(0, 10), mode, machine }));
+  if (!failed) fs.rmSync(ctx.work, { recursive: true, force: true });
+  else log(`logs kept in ${ctx.work}`);
+  return failed || ctx.rows.some((r) => r.status === 'ERROR') ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);

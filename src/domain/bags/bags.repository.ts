@@ -1,0 +1,24 @@
+import type { Executor } from '../../db/transaction';
+import { aclGrantsSql, type Holder } from '../access/access.repository';
+
+/**
+ * The ids of the groups a caller may read, by integer id: all of them (admin or a global
+ * bag_read), or those it belongs to plus those whose ACL grants it bag_read.
+ */
+export async function findReadableGroupIds(
+  db: Executor,
+  tenantId: string,
+  who: { all: boolean; memberOf: string[]; holder: Holder },
+  page: { offset: number; limit: number },
+): Promise<string[]> {
+  const q = db('groups as g').select('g.id').where('g.tenant_id', tenantId).orderBy('g.seq').offset(page.offset).limit(page.limit);
+  if (!who.all) {
+    const acl = aclGrantsSql(tenantId, 'bag_read', who.holder);
+    q.where((w) => {
+      w.whereRaw(acl.sql, acl.bindings as never[]);
+      if (who.memberOf.length) w.orWhereIn('g.id', who.memberOf);
+    });
+  }
+  const rows: { id: string }[] = await q;
+  return rows.map((r) => r.id);
+}

@@ -1,0 +1,93 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import type { Db } from '../../db/knex';
+import { InvalidInput } from '../errors';
+import type { Principal } from '../principal';
+import { findSigningSecret } from './signing-secrets.repository';
+
+/**
+ * Opaque, signed page tokens (`q64`) for Groups v2 search: the search a page link repeats,
+ * compressed, bound to the tenant, stamped with an expiry and signed with HMAC-SHA256. The server
+ * keeps nothing per search; any instance can open a token another one sealed.
+ *   q64 = base64url(deflate({v, t: tenant, e: expiry, d: data})) "." base64url(hmac)
+ */
+export const Q64_TTL_SECONDS = 3600;
+/** Longest q64 accepted or made: page links must fit in a request line. */
+export const Q64_MAX_LENGTH = 8000;
+/** The most a q64 may inflate to. */
+const MAX_INFLATED_BYTES = 64 * 1024;
+const SECRET_NAME = 'groups_v2_q64';
+
+interface Envelope {
+  v: 1;
+  t: string;
+  e: number;
+  d: unknown;
+}
+
+export interface Q64Options {
+  /** Seconds since the epoch (tests move the clock). */
+  now?: number;
+  ttlSeconds?: number;
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+const mac = (secret: Buffer, body: string) => createHmac('sha256', secret).update(`q64.v1.${body}`).digest();
+
+function invalid(reason: string): InvalidInput {
+  return new InvalidInput(`the q64 value is ${reason}; run the search again with POST /api/v2/groups/search`, { field: 'q64' });
+}
+
+/** Seals `data` for the tenant; throws InvalidInput when the token would be too long for a link. */
+export function sealQ64(secret: Buffer, tenantId: string, data: unknown, opts: Q64Options = {}): string {
+  const envelope: Envelope = { v: 1, t: tenantId, e: (opts.now ?? nowSeconds()) + (opts.ttlSeconds ?? Q64_TTL_SECONDS), d: data };
+  const body = deflateRawSync(Buffer.from(JSON.stringify(envelope), 'utf8')).toString('base64url');
+  const token = `${body}.${mac(secret, body).toString('base64url')}`;
+  if (token.length > Q64_MAX_LENGTH) throw new InvalidInput('the search request is too large to page through; make it shorter', { criteria: true });
+  return token;
+}
+
+/** Opens a token sealed for this tenant; tampered, foreign, expired or malformed ones are InvalidInput. */
+export function openQ64(secret: Buffer, tenantId: string, token: string, opts: Q64Options = {}): unknown {
+  const m = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/.exec(token);
+  if (!m || token.length > Q64_MAX_LENGTH) throw invalid('malformed');
+  const given = Buffer.from(m[2], 'base64url');
+  const expected = mac(secret, m[1]);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid('not valid (altered or not issued here)');
+  let envelope: Envelope;
+  try {
+    envelope = JSON.parse(inflateRawSync(Buffer.from(m[1], 'base64url'), { maxOutputLength: MAX_INFLATED_BYTES }).toString('utf8')) as Envelope;
+  } catch {
+    throw invalid('malformed');
+  }
+  if (envelope?.v !== 1 || typeof envelope.e !== 'number') throw invalid('malformed');
+  // CASE: a token of another tenant is refused like a forged one, revealing nothing about it.
+  if (envelope.t !== tenantId) throw invalid('not valid (altered or not issued here)');
+  if (envelope.e < (opts.now ?? nowSeconds())) throw invalid('expired');
+  return envelope.d;
+}
+
+/** Seals and opens q64 tokens with the database's shared secret (read once per process). */
+export function q64Service(db: Db) {
+  let secret: Promise<Buffer> | undefined;
+  const key = (): Promise<Buffer> => {
+    secret ??= findSigningSecret(db, SECRET_NAME).then((s) => {
+      if (!s) throw new Error(`signing secret "${SECRET_NAME}" is missing: run the migrations`);
+      return s;
+    });
+    secret.catch(() => {
+      secret = undefined;
+    });
+    return secret;
+  };
+  return {
+    /** A q64 for this principal's tenant carrying `data`. */
+    async sealSearchPage(p: Principal, data: unknown): Promise<string> {
+      return sealQ64(await key(), p.tenantId, data);
+    },
+    /** The data of a q64 sealed for this principal's tenant. */
+    async openSearchPage(p: Principal, q64: string): Promise<unknown> {
+      return openQ64(await key(), p.tenantId, q64);
+    },
+  };
+}
