@@ -70,7 +70,8 @@ function once(duration: number): Promise<LoadRun> {
       (err, result) => {
         if (err) return reject(err);
         resolve({
-          rps: result.requests.average,
+          // Completed requests over the run's wall time (the per-second average needs whole seconds).
+          rps: result.duration > 0 ? result.requests.total / result.duration : result.requests.average,
           total: result.requests.total,
           seconds: result.duration,
           p50: result.latency.p50,

@@ -8,8 +8,17 @@ import { bearerStrategy } from './auth/bearer-strategy';
 import { enforceSecurity } from './auth/require-rights';
 import type { Deps } from './container';
 import { defaultErrorHandler } from './http/common/default-errors';
+import { NotFound } from './domain/errors';
+import { tokenAdminService } from './domain/tokens/token-admin.service';
+import { changesRouter } from './http/changes/router';
+import { cors, securityHeaders } from './http/common/hardening';
+import { rateLimit } from './http/common/rate-limit';
+import { docsRouter } from './http/docs/router';
+import { tokensRouter } from './http/tokens/router';
+import { createOps, type Ops } from './ops/ops';
+import { assertUtf8Body, rejectDeclaredOversize, rejectNonFiniteQuery } from './http/common/request-guards';
 import { v2ErrorHandler } from './http/v2/errors';
-import { v2Router } from './http/v2/router';
+import { v2Router, v2UuidRouter } from './http/v2/router';
 import { v1ErrorHandler } from './http/v1groups/errors';
 import { v1GroupsRouter, v1PermissionsRouter } from './http/v1groups/router';
 import { nuxeoErrorHandler } from './http/nuxeo/errors';
@@ -32,14 +41,19 @@ function splitUrl(url: string): [string, string] {
 
 /**
  * Builds the Express app from its dependencies; nothing here listens or reads the environment.
- * Order: parsers → request id/logging → OpenAPI validation → security (spec rights) → dialect
- * routers → per-dialect error renderers by path prefix → default renderer.
+ * Order: security headers, metrics, request id/logging → CORS → rate limit (per token / per
+ * address, before any body is read) → parsers → OpenAPI validation → security (spec rights) →
+ * docs, metrics, change feed, tokens, dialect routers → per-dialect error renderers by path
+ * prefix → default renderer. `ops` (metrics registry, rate-limit store) is one per instance.
  */
-export function buildApp(deps: Deps, logger: Logger): Express {
+export function buildApp(deps: Deps, logger: Logger, ops: Ops = createOps(deps)): Express {
   const { config, db, services } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.set('trust proxy', config.ops.trustProxy);
+  app.use(securityHeaders());
+  app.use(ops.metrics.observe);
 
   app.use(
     pinoHttp({
@@ -57,6 +71,16 @@ export function buildApp(deps: Deps, logger: Logger): Express {
     }),
   );
 
+  app.use(cors(config.ops.corsOrigins));
+  // CASE: with METRICS_PORT set, metrics are served on that listener only.
+  if (config.ops.metricsPort !== undefined) {
+    app.use('/metrics', () => {
+      throw new NotFound('resource');
+    });
+  }
+  // Before body parsing: a refused request costs one counter update and nothing else.
+  app.use(rateLimit(ops.rateLimitStore, { token: config.ops.rateLimit, unauth: config.ops.rateLimitUnauth }, logger));
+
   // CASE: SCIM clients send trailing slashes (/Users/); the spec has none.
   app.use('/scim/v2', (req, _res, next) => {
     const [path, query] = splitUrl(req.url);
@@ -66,12 +90,14 @@ export function buildApp(deps: Deps, logger: Logger): Express {
   app.use('/scim/v2', scimMediaType);
 
   const limit = config.bodyLimitBytes;
+  app.use(rejectDeclaredOversize(limit));
   app.use(
     express.json({
       limit,
       type: ['application/json', 'application/*+json'],
       verify: (req, _res, buf) => {
         (req as Request & { rawBodyLength?: number }).rawBodyLength = buf.length;
+        assertUtf8Body(buf);
       },
     }),
   );
@@ -86,6 +112,7 @@ export function buildApp(deps: Deps, logger: Logger): Express {
       ignoreUndocumented: false,
     }),
   );
+  app.use(rejectNonFiniteQuery);
 
   const passport = new Passport();
   passport.use(bearerStrategy(services.tokens));
@@ -105,7 +132,15 @@ export function buildApp(deps: Deps, logger: Logger): Express {
     }
   });
 
+  app.use(docsRouter());
+  app.get('/metrics', async (_req, res) => {
+    const { contentType, body } = await ops.metrics.render();
+    res.type(contentType).send(body);
+  });
+  app.use('/api/v2/changes', changesRouter(ops.changes));
+  app.use('/api/v2/tokens', tokensRouter(tokenAdminService(db, config.oauthTokenTtlSeconds)));
   app.use('/api/v2', v2Router(services));
+  app.use('/v2', v2UuidRouter(services));
   app.use('/api/v1/groups', v1GroupsRouter(deps));
   app.use('/api/v1/permissions', v1PermissionsRouter(deps));
   app.use('/group', nuxeoRouter(deps));
@@ -115,6 +150,7 @@ export function buildApp(deps: Deps, logger: Logger): Express {
   app.post('/oauth/token', tokenHandler(services));
 
   app.use('/api/v2', v2ErrorHandler());
+  app.use('/v2', v2ErrorHandler());
   app.use('/api/v1/groups', v1ErrorHandler());
   app.use('/api/v1/permissions', v1ErrorHandler());
   app.use('/group', nuxeoErrorHandler());

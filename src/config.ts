@@ -23,6 +23,35 @@ export interface Config {
   readonly bootstrapAdmin: boolean;
   /** Lifetime of OAuth access tokens (client credentials), in seconds. */
   readonly oauthTokenTtlSeconds: number;
+  /** Operations: HTTP hardening, rate limits, metrics, audit retention (issue 6). */
+  readonly ops: OpsConfig;
+}
+
+/** A token bucket: `rps` requests per second on average, `burst` at once; rps 0 turns it off. */
+export interface RateLimit {
+  readonly rps: number;
+  readonly burst: number;
+}
+
+export interface OpsConfig {
+  /** Per bearer token (RATE_LIMIT_RPS / RATE_LIMIT_BURST). */
+  readonly rateLimit: RateLimit;
+  /** Per client IP on the unauthenticated endpoints: /oauth/token and /api/v1/session (RATE_LIMIT_UNAUTH_*). */
+  readonly rateLimitUnauth: RateLimit;
+  /** Redis for the rate-limit counters (shared across instances); unset: PostgreSQL. */
+  readonly redisUrl: string | undefined;
+  /** Serve /metrics on this port only (unauthenticated), not on the main app; unset: main app, right metrics_read. */
+  readonly metricsPort: number | undefined;
+  /** Audit events older than this are pruned in the background; 0 keeps them forever. */
+  readonly auditRetentionDays: number;
+  /** Express `trust proxy`: false, true, a hop count, or a list of addresses/subnets. */
+  readonly trustProxy: boolean | number | string[];
+  /** Origins allowed by CORS; empty: no CORS headers at all. `*` allows any origin. */
+  readonly corsOrigins: string[];
+  /** node:http server limits, in ms. */
+  readonly requestTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -63,6 +92,66 @@ function wantsSsl(env: Env, url: string): boolean {
   }
 }
 
+/** A non-negative decimal (rates may be fractional: 0.2 is one request every 5 s). */
+function decimal(env: Env, name: string, fallback: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw.trim()) || !(value <= max)) throw new ConfigError(`${name} must be a number between 0 and ${max}, got "${raw}"`);
+  return value;
+}
+
+function optionalInt(env: Env, name: string, min: number, max: number): number | undefined {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? undefined : int(env, name, 0, min, max);
+}
+
+/** TRUST_PROXY: unset/false, true, a hop count (Heroku's router: 1), or comma-separated addresses/subnets/names. */
+function trustProxy(env: Env): boolean | number | string[] {
+  const raw = (env.TRUST_PROXY ?? '').trim();
+  if (raw === '' || /^(0|false|no|off)$/i.test(raw)) return false;
+  if (/^(true|yes|on)$/i.test(raw)) return true;
+  if (/^\d+$/.test(raw)) return int(env, 'TRUST_PROXY', 0, 0, 100);
+  const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!list.every((s) => /^[0-9A-Za-z.:/_-]+$/.test(s))) throw new ConfigError(`TRUST_PROXY must be true, false, a hop count or addresses/subnets, got "${raw}"`);
+  return list;
+}
+
+/** CORS_ORIGINS: comma-separated origins (scheme://host[:port]) or `*`. */
+function corsOrigins(env: Env): string[] {
+  const list = (env.CORS_ORIGINS ?? '').split(',').map((s) => s.trim().replace(/\/+$/, '')).filter(Boolean);
+  for (const o of list) {
+    if (o !== '*' && !/^https?:\/\/[^/\s]+$/i.test(o)) throw new ConfigError(`CORS_ORIGINS entries must look like https://app.example.com (or be *), got "${o}"`);
+  }
+  return list;
+}
+
+function redisUrl(env: Env): string | undefined {
+  const raw = env.REDIS_URL;
+  if (!raw) return undefined;
+  if (!/^rediss?:\/\//i.test(raw)) throw new ConfigError('REDIS_URL must start with redis:// or rediss://');
+  return raw;
+}
+
+function opsConfig(env: Env): OpsConfig {
+  const requestTimeoutMs = int(env, 'REQUEST_TIMEOUT_MS', 30_000, 1_000, 3_600_000);
+  const headersTimeoutMs = int(env, 'HEADERS_TIMEOUT_MS', 10_000, 1_000, 600_000);
+  // CASE: node refuses a headers timeout longer than the request timeout.
+  if (headersTimeoutMs > requestTimeoutMs) throw new ConfigError(`HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not exceed REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
+  return Object.freeze({
+    rateLimit: { rps: decimal(env, 'RATE_LIMIT_RPS', 100, 1_000_000), burst: int(env, 'RATE_LIMIT_BURST', 1000, 1, 10_000_000) },
+    rateLimitUnauth: { rps: decimal(env, 'RATE_LIMIT_UNAUTH_RPS', 20, 1_000_000), burst: int(env, 'RATE_LIMIT_UNAUTH_BURST', 200, 1, 10_000_000) },
+    redisUrl: redisUrl(env),
+    metricsPort: optionalInt(env, 'METRICS_PORT', 0, 65535),
+    auditRetentionDays: int(env, 'AUDIT_RETENTION_DAYS', 90, 0, 36_500),
+    trustProxy: trustProxy(env),
+    corsOrigins: corsOrigins(env),
+    requestTimeoutMs,
+    headersTimeoutMs,
+    keepAliveTimeoutMs: int(env, 'KEEP_ALIVE_TIMEOUT_MS', 5_000, 0, 600_000),
+  });
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 function logLevel(env: Env): string {
@@ -88,5 +177,6 @@ export function loadConfig(env: Env = process.env): Config {
     migrateOnStart: bool(env, 'MIGRATE_ON_START', db.kind === 'pglite'),
     bootstrapAdmin: bool(env, 'BOOTSTRAP_ADMIN', db.kind === 'pglite'),
     oauthTokenTtlSeconds: int(env, 'OAUTH_TOKEN_TTL_SECONDS', 3600, 60, 86_400),
+    ops: opsConfig(env),
   });
 }

@@ -6,6 +6,8 @@ import { ConfigError, loadConfig } from './config';
 import { buildDeps } from './container';
 import { createDb, knexLog } from './db/knex';
 import { createLogger } from './logger';
+import { createMetricsServer } from './ops/metrics-server';
+import { createOps } from './ops/ops';
 
 /** Entry point: config → database (migrate when embedded) → app → listen; SIGTERM drains. */
 async function main(): Promise<void> {
@@ -28,10 +30,26 @@ async function main(): Promise<void> {
     }
   }
 
-  const server = http.createServer(buildApp(deps, logger));
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
-  server.keepAliveTimeout = 5_000;
+  const ops = createOps(deps);
+  ops.startHousekeeping(logger);
+  // CASE: node checks the headers and request timeouts only every connectionsCheckingInterval
+  // (30 s by default), so a slowloris connection would outlive headersTimeout by up to 30 s.
+  const server = http.createServer({ connectionsCheckingInterval: Math.min(1000, config.ops.headersTimeoutMs / 2) }, buildApp(deps, logger, ops));
+  server.requestTimeout = config.ops.requestTimeoutMs;
+  server.headersTimeout = config.ops.headersTimeoutMs;
+  server.keepAliveTimeout = config.ops.keepAliveTimeoutMs;
+  const metricsServer = config.ops.metricsPort === undefined ? undefined : createMetricsServer(ops.metrics);
+  if (metricsServer) {
+    await new Promise<void>((resolve) => metricsServer.listen(config.ops.metricsPort, resolve));
+    const a = metricsServer.address();
+    logger.info({ port: typeof a === 'object' && a ? a.port : config.ops.metricsPort }, 'metrics listening');
+  }
+  if (config.ops.redisUrl) {
+    ops.rateLimitStore.ready().then(
+      () => logger.info('rate limits: redis connected'),
+      (err: unknown) => logger.warn({ err }, 'rate limits: redis unavailable'),
+    );
+  }
   const sockets = new Set<Socket>();
   server.on('connection', (s) => {
     sockets.add(s);
@@ -42,6 +60,12 @@ async function main(): Promise<void> {
   logger.info({ port: typeof address === 'object' && address ? address.port : config.port, db: config.db.kind }, 'roster listening');
 
   let stopping = false;
+  // CASE: while draining, keep-alive clients would keep their connections busy with new requests
+  // forever; each answer then says "Connection: close" and idle connections are closed as they
+  // become idle, so the server empties within the grace period.
+  server.prependListener('request', (_req, res) => {
+    if (stopping) res.setHeader('Connection', 'close');
+  });
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -51,8 +75,13 @@ async function main(): Promise<void> {
       for (const s of sockets) s.destroy();
     }, config.shutdownGraceMs);
     force.unref();
+    const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
+    idleSweep.unref();
+    metricsServer?.close();
     server.close(async () => {
       clearTimeout(force);
+      clearInterval(idleSweep);
+      await ops.close().catch((err: unknown) => logger.error({ err }, 'stopping housekeeping or the rate limit store failed'));
       await db.destroy().catch((err: unknown) => logger.error({ err }, 'closing the database failed'));
       logger.info('stopped');
       process.exit(0);

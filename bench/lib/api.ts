@@ -46,12 +46,20 @@ export class Api {
     const contentType = path.startsWith('/scim/') ? 'application/scim+json' : 'application/json';
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const t0 = performance.now();
-    const res = await fetch(this.base + path, {
-      method,
-      headers: this.headers(payload !== undefined ? { 'content-type': contentType } : {}),
-      body: payload,
-    });
-    const text = await res.text();
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(this.base + path, {
+        method,
+        headers: this.headers(payload !== undefined ? { 'content-type': contentType } : {}),
+        body: payload,
+      });
+      text = await res.text();
+    } catch (err) {
+      // undici says only "fetch failed"; the cause (reset, closed, timeout) is what matters.
+      const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+      throw new Error(`${method} ${path.split('?')[0]} failed after ${Math.round(performance.now() - t0)} ms${cause}`, { cause: err });
+    }
     return { status: res.status, text, ms: performance.now() - t0, bytes: Buffer.byteLength(text) };
   }
 
@@ -59,9 +67,9 @@ export class Api {
    * A request whose body may be huge: streamed and only measured (bytes, and how often `count`
    * occurs), never held whole.
    */
-  async sendStreamed(method: string, path: string, count: string): Promise<{ status: number; ms: number; bytes: number; occurrences: number }> {
+  async sendStreamed(method: string, path: string, count: string, timeoutMs = 600_000): Promise<{ status: number; ms: number; bytes: number; occurrences: number }> {
     const t0 = performance.now();
-    const res = await fetch(this.base + path, { method, headers: this.headers() });
+    const res = await fetch(this.base + path, { method, headers: this.headers(), signal: AbortSignal.timeout(timeoutMs) });
     let bytes = 0;
     let occurrences = 0;
     let tail = '';

@@ -22,8 +22,9 @@ function withDatabase(url: string, name: string): string {
   return u.toString();
 }
 
-export async function createScratch(adminUrl: string): Promise<Scratch> {
-  const name = `roster_bench_${process.pid}_${Date.now()}`;
+/** A new database; `keep` names it so that later runs never take it for a leftover. */
+export async function createScratch(adminUrl: string, keep = false): Promise<Scratch> {
+  const name = `roster_bench_${keep ? 'kept_' : ''}${process.pid}_${Date.now()}`;
   const admin = knex({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 1 } });
   try {
     await admin.raw(`CREATE DATABASE ${name}`);
@@ -39,6 +40,44 @@ export async function dropScratch(s: Scratch): Promise<void> {
     await admin.raw(`DROP DATABASE IF EXISTS ${s.name} WITH (FORCE)`);
   } finally {
     await admin.destroy();
+  }
+}
+
+/**
+ * Drops scratch databases a benchmark on this machine left behind (killed before it could clean
+ * up): only on a local server, only `roster_bench_<pid>_…` whose process is gone and that nobody
+ * is connected to.
+ */
+export async function dropStaleScratches(adminUrl: string): Promise<string[]> {
+  const host = new URL(adminUrl).hostname;
+  if (!['127.0.0.1', 'localhost', '::1', '[::1]', ''].includes(host)) return [];
+  const admin = knex({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 1 } });
+  const dropped: string[] = [];
+  try {
+    const rows: { datname: string; connections: string }[] = (
+      await admin.raw(
+        `SELECT d.datname, (SELECT count(*) FROM pg_stat_activity a WHERE a.datname = d.datname) AS connections
+           FROM pg_database d WHERE d.datname ~ '^roster_bench_[0-9]+_[0-9]+$'`,
+      )
+    ).rows;
+    for (const r of rows) {
+      const pid = Number(r.datname.split('_')[2]);
+      if (Number(r.connections) > 0 || pid === process.pid || processAlive(pid)) continue;
+      await admin.raw(`DROP DATABASE IF EXISTS ${r.datname}`);
+      dropped.push(r.datname);
+    }
+  } finally {
+    await admin.destroy();
+  }
+  return dropped;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -175,11 +175,16 @@ export class MemoryProbe {
   }
 }
 
+/** Children started by runNode that have not exited yet (killed when the benchmark is interrupted). */
+export const running = new Set<ChildProcess>();
+
 /** Runs a node script (optionally pinned) to completion and returns its stdout; throws on failure. */
 export function runNode(args: string[], env: NodeJS.ProcessEnv, core?: number, input?: string): Promise<string> {
   const [cmd, argv] = nodeCommand(args, core);
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    running.add(child);
+    child.on('exit', () => running.delete(child));
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

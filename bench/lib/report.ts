@@ -31,6 +31,7 @@ export interface Row {
 
 const f0 = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '-' : Math.round(n).toLocaleString('en-US'));
 const f1 = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '-' : n < 10 ? n.toFixed(2) : n.toFixed(1));
+const fSql = (n: number) => (n < 10 ? n.toFixed(1).replace(/\.0$/, '') : Math.round(n).toString());
 const pct = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '-' : `${(n * 100).toFixed(0)}%`);
 
 const COLUMNS: [string, number, (r: Row) => string][] = [
@@ -39,7 +40,7 @@ const COLUMNS: [string, number, (r: Row) => string][] = [
   ['p50 ms', 8, (r) => f1(r.p50)],
   ['p99 ms', 8, (r) => f1(r.p99)],
   ['non2xx', 7, (r) => (r.non2xx === undefined ? '-' : String(r.non2xx))],
-  ['SQL/req', 7, (r) => (r.sql === undefined ? '-' : r.sql < 10 ? r.sql.toFixed(1).replace(/\.0$/, '') : Math.round(r.sql).toString())],
+  ['SQL/req', 7, (r) => (r.sql === undefined ? '-' : fSql(r.sql))],
   ['peak RSS', 9, (r) => (r.peakRss === undefined ? '-' : `${f0(r.peakRss)}M`)],
   ['ΔRSS', 7, (r) => (r.rssDelta === undefined ? '-' : `+${f0(Math.max(0, r.rssDelta))}M`)],
   ['ratio', 6, (r) => pct(r.ratio)],
@@ -66,7 +67,7 @@ export function markdown(rows: Row[], meta: { date: string; mode: string; machin
     const rss = r.peakRss === undefined ? '-' : `${f0(r.peakRss)}${r.rssDelta === undefined ? '' : ` (+${f0(Math.max(0, r.rssDelta))})`}`;
     const result = r.note && r.status !== 'PASS' ? `${r.status}: ${r.note}` : r.status;
     out.push(
-      `| ${r.title} | ${r.data} | ${f0(r.rps)} | ${f1(r.p50)} | ${f1(r.p99)} | ${r.non2xx ?? '-'} | ${r.sql === undefined ? '-' : f1(r.sql)} | ${rss} | ${pct(r.ratio)} | ${r.target} | ${result.replace(/\|/g, '\\|')} |`,
+      `| ${r.title} | ${r.data} | ${f0(r.rps)} | ${f1(r.p50)} | ${f1(r.p99)} | ${r.non2xx ?? '-'} | ${r.sql === undefined ? '-' : fSql(r.sql)} | ${rss} | ${pct(r.ratio)} | ${r.target} | ${result.replace(/\|/g, '\\|')} |`,
     );
   }
   return out.join('\n') + '\n';

@@ -1,6 +1,7 @@
 /**
- * `npm run token -- <command>`: issues, lists and revokes API tokens. A new token is printed once,
- * alone on the last line of stdout; only its SHA-256 is stored.
+ * `npm run token -- <command>`: issues, lists and revokes API tokens and OAuth clients. A new
+ * token or client secret is printed once, alone on the last line of stdout; only its SHA-256 is
+ * stored.
  */
 import { parseArgs } from 'node:util';
 import type { Services } from '../container';
@@ -33,6 +34,19 @@ Commands:
   revoke --name <name> [--tenant <name|id>]
       Revoke one token by id, or every live token with that name in the tenant.
       Prints: revoked=<count> (0 when nothing live matched; the exit code is still 0).
+
+  client create --name <name> --rights <r1,r2|all> [--tenant <name|id>]
+      Register an OAuth 2.0 client (client credentials grant at /oauth/token). Prints
+      client_id=<id> on stdout, then the client secret alone on the last line of stdout; the
+      secret is shown only now.
+        SECRET=$(npm run -s token -- client create --name entra --rights scim_provisioning | tail -n1)
+
+  client rotate --id <client-id>
+      Add a new secret (printed alone on the last line of stdout). The previous secret keeps
+      working, so the identity provider can be switched over; older ones are revoked.
+
+  client revoke --id <client-id>
+      Revoke the client and every access token it obtained; effective on the next request.
 
 --tenant defaults to the only tenant when there is exactly one.
 
@@ -165,12 +179,73 @@ async function revoke(args: string[]): Promise<void> {
   if (count === 0) info('no live token matched');
 }
 
+async function clientCreate(args: string[]): Promise<void> {
+  const { values, positionals } = usageErrors(() =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      options: { name: { type: 'string' }, rights: { type: 'string', multiple: true }, tenant: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    }),
+  );
+  if (values.help) return out(HELP);
+  noPositionals(positionals);
+  const name = values.name?.trim();
+  if (!name) throw new UsageError('client create needs --name <name>');
+  const rights = (values.rights ?? []).flatMap((r) => r.split(',')).map((r) => r.trim()).filter(Boolean);
+  if (!rights.length) throw new UsageError(`client create needs --rights (one or more of: ${RIGHTS.join(', ')}, or "all")`);
+  const { clientId, clientSecret, tenant } = await withServices(async (s) => {
+    const tenant = await resolveTenant(s, values.tenant);
+    return { tenant, ...(await s.oauth.createClient(tenant.id, name, rights)) };
+  });
+  info(`created OAuth client tenant=${tenant.name} name=${name} (token endpoint: POST /oauth/token, grant_type=client_credentials)`);
+  out(`client_id=${clientId}`);
+  info('The client secret is shown only now; store it safely:');
+  out(clientSecret);
+}
+
+/** Parses `client rotate|revoke --id <uuid>`. */
+function clientId(command: string, args: string[]): string | undefined {
+  const { values, positionals } = usageErrors(() =>
+    parseArgs({ args, allowPositionals: true, options: { id: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }),
+  );
+  if (values.help) return undefined;
+  noPositionals(positionals);
+  if (values.id === undefined) throw new UsageError(`client ${command} needs --id <client-id>`);
+  if (!isUuid(values.id)) throw new UsageError(`--id must be a client id (a UUID), got "${values.id}"`);
+  return values.id;
+}
+
+async function client(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'create':
+      return clientCreate(rest);
+    case 'rotate': {
+      const id = clientId('rotate', rest);
+      if (!id) return out(HELP);
+      const secret = await withServices((s) => s.oauth.rotateSecret(id));
+      info(`rotated OAuth client ${id}: the previous secret still works, older ones are revoked. The new secret is shown only now:`);
+      return out(secret);
+    }
+    case 'revoke': {
+      const id = clientId('revoke', rest);
+      if (!id) return out(HELP);
+      await withServices((s) => s.oauth.revokeClient(id));
+      return out(`revoked client_id=${id}`);
+    }
+    case undefined:
+      throw new UsageError('client needs a command (create, rotate, revoke)');
+    default:
+      throw new UsageError(`unknown client command "${command}" (create, rotate, revoke)`);
+  }
+}
+
 /** Dispatches `token <command> …`; --help prints usage. */
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
     case undefined:
-      throw new UsageError('a command is needed (create, list, revoke)');
+      throw new UsageError('a command is needed (create, list, revoke, client)');
     case '-h':
     case '--help':
     case 'help':
@@ -181,8 +256,10 @@ export async function main(argv: string[]): Promise<void> {
       return list(rest);
     case 'revoke':
       return revoke(rest);
+    case 'client':
+      return client(rest);
     default:
-      throw new UsageError(`unknown command "${command}" (commands: create, list, revoke)`);
+      throw new UsageError(`unknown command "${command}" (commands: create, list, revoke, client)`);
   }
 }
 

@@ -78,10 +78,28 @@ function compareScalar(f: ScalarField, op: CompareOp, value: Scalar, b: unknown[
       return binary(expr, op, '?::numeric');
     }
     case 'datetime': {
-      if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) throw invalid('a date attribute compares only with an ISO 8601 date-time');
+      const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+      if (Number.isNaN(ms) || Number.isNaN(new Date(ms + 1).getTime())) throw invalid('a date attribute compares only with an ISO 8601 date-time');
       if (['co', 'sw', 'ew', 'glob'].includes(op)) throw invalid(`"${op}" does not apply to a date attribute`);
-      b.push(new Date(value).toISOString());
-      return binary(`(${f.sql})`, op, '?::timestamptz');
+      // CASE: dates are shown with millisecond precision but stored with microseconds; a value
+      // names its whole millisecond, so a date read from a response compares equal to itself.
+      const [lo, hi] = [new Date(ms).toISOString(), new Date(ms + 1).toISOString()];
+      const col = `(${f.sql})`;
+      switch (op) {
+        case 'eq':
+          b.push(lo, hi);
+          return `(${col} >= ?::timestamptz AND ${col} < ?::timestamptz)`;
+        case 'ne':
+          b.push(lo, hi);
+          return `(${col} IS NULL OR ${col} < ?::timestamptz OR ${col} >= ?::timestamptz)`;
+        case 'gt':
+        case 'le':
+          b.push(hi);
+          return `${col} ${op === 'gt' ? '>=' : '<'} ?::timestamptz`;
+        default:
+          b.push(lo);
+          return binary(col, op, '?::timestamptz');
+      }
     }
     case 'uuid':
     case 'string': {

@@ -46,6 +46,10 @@ export function knexConfig(db: DbConfig): Knex.Config {
         connectionString: db.url,
         ssl: db.ssl ? { rejectUnauthorized: false } : false,
         application_name: 'roster',
+        // An unreachable server fails a connection attempt in bounded time (pg waits forever by
+        // default), and dead peers are noticed on idle pooled connections.
+        connectionTimeoutMillis: 5_000,
+        keepAlive: true,
       },
       pool: { min: 0, max: db.poolMax },
     };

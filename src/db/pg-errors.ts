@@ -10,6 +10,9 @@ const uniqueConstraints: Record<string, [resource: string, field: string]> = {
 
 const connectionCodes = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '53300']);
 const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND']);
+/** Messages of pg and Knex for a database that cannot be reached or went away mid-request. */
+const connectionLost =
+  /Knex: Timeout acquiring a connection|Connection terminated|connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect|connect ECONNREFUSED|the database system is (?:shutting down|starting up|in recovery mode)/i;
 
 interface PgLikeError {
   code?: string;
@@ -24,7 +27,8 @@ interface PgLikeError {
 export function translateDbError(err: unknown): unknown {
   if (err instanceof DomainError || typeof err !== 'object' || err === null) return err;
   const e = err as PgLikeError;
-  if (e.message && /Knex: Timeout acquiring a connection/.test(e.message)) {
+  // CASE: a connection lost mid-query (server stopped, failover) surfaces from pg with no SQLSTATE.
+  if (e.message && connectionLost.test(e.message)) {
     return new ServiceUnavailable('database unavailable');
   }
   switch (e.code) {

@@ -73,3 +73,11 @@ export class UnsupportedMediaType extends DomainError {
 export class ServiceUnavailable extends DomainError {
   readonly code = 'service_unavailable';
 }
+
+/** Too many requests for this token (or client address); `retryAfterSeconds` is a whole number ≥ 1. */
+export class RateLimited extends DomainError {
+  readonly code = 'rate_limited';
+  constructor(readonly retryAfterSeconds: number) {
+    super(`too many requests: retry after ${retryAfterSeconds} s`, { retryAfterSeconds });
+  }
+}

@@ -12,6 +12,8 @@ export const RIGHTS = [
   'bag_write',
   'bag_delete',
   'scim_provisioning',
+  'audit_read',
+  'metrics_read',
 ] as const;
 
 export type Right = (typeof RIGHTS)[number];

@@ -76,10 +76,12 @@ export function bagsService(db: Db) {
     });
   }
 
+  /** The visible groups among `ids`, in the order of `ids`, in one query. */
   async function loadGroups(trx: Executor, p: Principal, ids: string[]): Promise<Group[]> {
-    const out: Group[] = [];
-    for (const id of ids) out.push(await loadVisibleGroup(trx, p, id));
-    return out;
+    if (!ids.length) return [];
+    const page = await groupsService(trx as Db).listGroups(p, { offset: 0, limit: ids.length, ids });
+    const byId = new Map(page.items.map((g) => [g.id, g]));
+    return ids.flatMap((id) => (byId.has(id) ? [byId.get(id)!] : []));
   }
 
   /** Validates what create and update share; returns the resolved ACL entries and owner. */
@@ -124,15 +126,7 @@ export function bagsService(db: Db) {
       const caller = await describeCaller(db, p);
       assertSystemRight(caller, 'system.group');
       const ids = await findReadableGroupIds(db, p.tenantId, { all: holds(caller, 'bag_read'), memberOf: caller.groupIds, holder: caller.holder }, page);
-      const groups: Group[] = [];
-      for (const id of ids) {
-        try {
-          groups.push(await loadVisibleGroup(db, p, id));
-        } catch (err) {
-          if (!(err instanceof NotFound)) throw err;
-        }
-      }
-      return views(db, caller, groups);
+      return views(db, caller, await loadGroups(db, p, ids));
     },
 
     /** One group, or none when it does not exist; a group the caller may not read is InsufficientRights. */

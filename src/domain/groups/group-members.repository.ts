@@ -9,8 +9,10 @@ import { wildcardsCriteria } from './wildcards';
 /**
  * The people of a group as Groups v2 sees them: users added directly, the group's owners and the
  * users its dynamic membership rules (wildcards) include. Rule members are computed by SQL over
- * `users`, never stored. Pages come out in user-id order, which every part can produce from its
- * primary key, so a page costs its offset plus its size, not the size of the group.
+ * `users`, never stored. The list is the three disjoint parts one after the other (individuals,
+ * then owners who are not individuals, then rule members who are neither), each in user-id
+ * order, which its primary key yields: a page reads its offset and size from an index, never
+ * the whole group. Descending reverses the whole list.
  */
 
 /** Which people: everyone ("members") or the users added directly ("individuals"). */
@@ -28,32 +30,32 @@ export function compileRules(rules: string[]): CompiledSql | null {
   }
 }
 
-const DIRECT = `SELECT gm.member_id AS id FROM group_members gm
-   WHERE gm.tenant_id = ? AND gm.group_id = ? AND gm.member_kind = 'user'`;
-
-const OWNERS_NOT_DIRECT = `SELECT o.user_id AS id FROM group_owners o
-   WHERE o.tenant_id = ? AND o.group_id = ?
-     AND NOT EXISTS (SELECT 1 FROM group_members x WHERE x.tenant_id = o.tenant_id AND x.group_id = o.group_id AND x.member_kind = 'user' AND x.member_id = o.user_id)`;
-
-const ruleMembersNotListed = (rules: CompiledSql) => `SELECT u.id FROM users u
-   WHERE u.tenant_id = ? AND (${rules.sql})
-     AND NOT EXISTS (SELECT 1 FROM group_members x WHERE x.tenant_id = u.tenant_id AND x.group_id = ? AND x.member_kind = 'user' AND x.member_id = u.id)
-     AND NOT EXISTS (SELECT 1 FROM group_owners y WHERE y.tenant_id = u.tenant_id AND y.group_id = ? AND y.user_id = u.id)`;
-
-/** Disjoint parts (so UNION ALL needs no de-duplication) and their bindings. */
-function peopleIds(tenantId: string, group: { id: string; wildcards: string[] }, scope: PeopleScope): CompiledSql {
-  const parts = [DIRECT];
-  const bindings: unknown[] = [tenantId, group.id];
-  if (scope === 'all') {
-    parts.push(OWNERS_NOT_DIRECT);
-    bindings.push(tenantId, group.id);
-    const rules = compileRules(group.wildcards);
-    if (rules) {
-      parts.push(ruleMembersNotListed(rules));
-      bindings.push(tenantId, ...rules.bindings, group.id, group.id);
-    }
+/** The parts of the list, each selecting `id`, in order. */
+function peopleParts(tenantId: string, group: { id: string; wildcards: string[] }, scope: PeopleScope): CompiledSql[] {
+  const parts: CompiledSql[] = [
+    {
+      sql: `SELECT gm.member_id AS id FROM group_members gm WHERE gm.tenant_id = ? AND gm.group_id = ? AND gm.member_kind = 'user'`,
+      bindings: [tenantId, group.id],
+    },
+  ];
+  if (scope === 'direct') return parts;
+  parts.push({
+    sql: `SELECT o.user_id AS id FROM group_owners o
+           WHERE o.tenant_id = ? AND o.group_id = ?
+             AND NOT EXISTS (SELECT 1 FROM group_members x WHERE x.tenant_id = o.tenant_id AND x.group_id = o.group_id AND x.member_kind = 'user' AND x.member_id = o.user_id)`,
+    bindings: [tenantId, group.id],
+  });
+  const rules = compileRules(group.wildcards);
+  if (rules) {
+    parts.push({
+      sql: `SELECT u.id FROM users u
+             WHERE u.tenant_id = ? AND (${rules.sql})
+               AND NOT EXISTS (SELECT 1 FROM group_members x WHERE x.tenant_id = u.tenant_id AND x.group_id = ? AND x.member_kind = 'user' AND x.member_id = u.id)
+               AND NOT EXISTS (SELECT 1 FROM group_owners y WHERE y.tenant_id = u.tenant_id AND y.group_id = ? AND y.user_id = u.id)`,
+      bindings: [tenantId, ...rules.bindings, group.id, group.id],
+    });
   }
-  return { sql: parts.join('\n UNION ALL\n'), bindings };
+  return parts;
 }
 
 interface UserRow {
@@ -70,6 +72,8 @@ interface UserRow {
   updated_at: Date;
 }
 
+const USER_COLUMNS = ['id', 'seq', 'tenant_id', 'user_name', 'external_id', 'display_name', 'active', 'resource', 'version', 'created_at', 'updated_at'];
+
 const toUser = (r: UserRow): User => ({
   id: r.id,
   seq: Number(r.seq),
@@ -84,26 +88,50 @@ const toUser = (r: UserRow): User => ({
   updatedAt: r.updated_at,
 });
 
-/** One page of the group's people, by user id; only the page's users are read. */
-export async function findPeoplePage(db: Executor, tenantId: string, group: { id: string; wildcards: string[] }, scope: PeopleScope, q: PeopleQuery): Promise<User[]> {
-  if (q.limit <= 0) return [];
-  const ids = peopleIds(tenantId, group, scope);
-  const dir = q.sortOrder === 'desc' ? 'DESC' : 'ASC';
-  const result = await db.raw(
-    `SELECT u.id, u.seq, u.tenant_id, u.user_name, u.external_id, u.display_name, u.active, u.resource, u.version, u.created_at, u.updated_at
-       FROM (SELECT m.id FROM (${ids.sql}) m ORDER BY m.id ${dir} LIMIT ? OFFSET ?) p
-       JOIN users u ON u.tenant_id = ? AND u.id = p.id
-      ORDER BY p.id ${dir}`,
-    [...ids.bindings, q.limit, q.offset, tenantId] as never[],
-  );
-  return (result.rows as UserRow[]).map(toUser);
+async function countNestedGroups(db: Executor, tenantId: string, groupId: string): Promise<number> {
+  const [{ n }] = await db('group_members').where({ tenant_id: tenantId, group_id: groupId, member_kind: 'group' }).count({ n: '*' });
+  return Number(n);
 }
 
-/** How many people the group has in the scope. */
-export async function countPeople(db: Executor, tenantId: string, group: { id: string; wildcards: string[] }, scope: PeopleScope): Promise<number> {
-  const ids = peopleIds(tenantId, group, scope);
-  const result = await db.raw(`SELECT count(*) AS n FROM (${ids.sql}) m`, ids.bindings as never[]);
+async function countPart(db: Executor, part: CompiledSql): Promise<number> {
+  const result = await db.raw(`SELECT count(*) AS n FROM (${part.sql}) p`, part.bindings as never[]);
   return Number(result.rows[0].n);
+}
+
+async function idsOfPart(db: Executor, part: CompiledSql, dir: 'ASC' | 'DESC', offset: number, limit: number): Promise<string[]> {
+  const result = await db.raw(`${part.sql} ORDER BY 1 ${dir} LIMIT ? OFFSET ?`, [...part.bindings, limit, offset] as never[]);
+  return (result.rows as { id: string }[]).map((r) => r.id);
+}
+
+/**
+ * One page of the group's people and how many there are. Each part is counted (index-only), the
+ * page's window is cut out of the parts it falls in, and only the page's users are read.
+ */
+export async function findPeoplePage(db: Executor, tenantId: string, group: { id: string; wildcards: string[]; memberCount: number }, scope: PeopleScope, q: PeopleQuery): Promise<{ items: User[]; total: number }> {
+  const dir = q.sortOrder === 'desc' ? 'DESC' : 'ASC';
+  const parts = peopleParts(tenantId, group, scope);
+  // CASE: the individuals are the stored member count less the nested groups (a handful), so a
+  // 100,000-member group is not counted row by row on every page.
+  const counts: number[] = [Math.max(0, group.memberCount - (await countNestedGroups(db, tenantId, group.id)))];
+  for (const part of parts.slice(1)) counts.push(await countPart(db, part));
+  const total = counts.reduce((a, b) => a + b, 0);
+  const order = parts.map((part, i) => ({ part, count: counts[i] }));
+  if (dir === 'DESC') order.reverse();
+  const ids: string[] = [];
+  let skip = q.offset;
+  for (const { part, count } of order) {
+    if (ids.length >= q.limit) break;
+    if (skip >= count) {
+      skip -= count;
+      continue;
+    }
+    ids.push(...(await idsOfPart(db, part, dir, skip, Math.min(q.limit - ids.length, count - skip))));
+    skip = 0;
+  }
+  if (!ids.length) return { items: [], total };
+  const rows: UserRow[] = await db('users').select(USER_COLUMNS).where('tenant_id', tenantId).whereIn('id', ids);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return { items: ids.flatMap((id) => (byId.has(id) ? [toUser(byId.get(id)!)] : [])), total };
 }
 
 /** How many groups' rules are decided against a user in one statement. */

@@ -3,7 +3,7 @@ import type { Executor } from '../../db/transaction';
 import type { Principal } from '../principal';
 import type { User } from '../users/user';
 import type { Group, GroupViewer, Page, PeopleQuery } from './group';
-import { countPeople, findPeoplePage, findRuleGroupIdsForUser, type PeopleScope } from './group-members.repository';
+import { findPeoplePage, findRuleGroupIdsForUser, type PeopleScope } from './group-members.repository';
 
 /** Loads a group the principal may see or throws NotFound (groups.service's loadVisibleGroup). */
 export type LoadVisibleGroup = (db: Executor, p: Principal, id: string) => Promise<Group>;
@@ -18,8 +18,7 @@ export async function viewerOf(db: Executor, p: Principal): Promise<GroupViewer 
 export function groupMembersService(db: Db, loadVisibleGroup: LoadVisibleGroup) {
   const people = async (p: Principal, groupId: string, scope: PeopleScope, q: PeopleQuery): Promise<Page<User>> => {
     const group = await loadVisibleGroup(db, p, groupId);
-    const [items, total] = await Promise.all([findPeoplePage(db, p.tenantId, group, scope, q), countPeople(db, p.tenantId, group, scope)]);
-    return { items, total };
+    return findPeoplePage(db, p.tenantId, group, scope, q);
   };
   return {
     /** Individuals, owners and the users the group's rules include, each once. */

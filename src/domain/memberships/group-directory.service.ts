@@ -48,6 +48,11 @@ export interface GroupMutation {
   removeMembers?: MemberInput[];
   /** Remove the members matching these criteria (fields `value`, `type`). */
   removeMembersWhere?: Criteria;
+  /**
+   * Membership changes applied after these, in the same transaction: PATCH operations apply in
+   * order, and a filtered removal cannot be folded into the additions that precede it.
+   */
+  next?: GroupMutation;
 }
 
 const memberFields = (groupFields.members as MultiField).sub;
@@ -108,10 +113,16 @@ export function groupDirectoryService(db: Db) {
       add((await insertMembers(trx, p.tenantId, group.id, 'user', byKind(refs, 'user'))).length);
       add((await insertMembers(trx, p.tenantId, group.id, 'group', byKind(refs, 'group'))).length);
     }
+    if (m.next) {
+      const after = await applyMembers(trx, p, group, m.next);
+      delta += after.delta;
+      touched ||= after.touched;
+    }
     return { delta, touched };
   }
 
-  const hasMemberChange = (m: GroupMutation) => Boolean(m.replaceMembers || m.removeMembersWhere || m.removeMembers?.length || m.addMembers?.length);
+  const hasMemberChange = (m: GroupMutation): boolean =>
+    Boolean(m.replaceMembers || m.removeMembersWhere || m.removeMembers?.length || m.addMembers?.length || (m.next && hasMemberChange(m.next)));
 
   return {
     /** A page of groups matching criteria, with the total (skipped when `skipCount`). */

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { logUnexpected, normalizeError, statusOf } from './errors';
+import { logUnexpected, normalizeError, retryAfterOf, statusOf } from './errors';
 
 /** Error renderer for paths outside every dialect (health, unknown paths): { error, message }. */
 export function defaultErrorHandler() {
@@ -12,7 +12,8 @@ export function defaultErrorHandler() {
     }
     const status = statusOf[domain.code] ?? 400;
     if (status === 401) res.set('WWW-Authenticate', 'Bearer');
-    if (status === 503) res.set('Retry-After', '5');
+    const retryAfter = retryAfterOf(domain);
+    if (retryAfter !== undefined) res.set('Retry-After', String(retryAfter));
     res.status(status).json({ error: domain.code, message: domain.message, requestId: String(req.id) });
   };
 }

@@ -6,6 +6,7 @@ import {
   MethodNotAllowed,
   NotFound,
   PayloadTooLarge,
+  RateLimited,
   Unauthenticated,
   UnsupportedMediaType,
 } from '../../domain/errors';
@@ -44,6 +45,8 @@ export function normalizeError(err: unknown): DomainError | null {
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new UnsupportedMediaType('unsupported body encoding or charset');
+    case 'encoding.invalid':
+      return new InvalidInput('the request body is not valid UTF-8');
     case 'request.aborted':
     case 'request.size.invalid':
     case 'stream.encoding.set':
@@ -82,8 +85,20 @@ export const statusOf: Record<string, number> = {
   version_mismatch: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  rate_limited: 429,
   service_unavailable: 503,
 };
+
+/**
+ * The integer `Retry-After` (seconds) for an error that asks the client to come back later:
+ * a RateLimited error's own delay, 5 for an outage; undefined for everything else.
+ * (Okta honours only integer values.)
+ */
+export function retryAfterOf(err: DomainError): number | undefined {
+  if (err instanceof RateLimited) return Math.max(1, Math.ceil(err.retryAfterSeconds));
+  if (err.code === 'service_unavailable') return 5;
+  return undefined;
+}
 
 /** Logs an unexpected error once, with the request id, at error level. */
 export function logUnexpected(req: Request, err: unknown): void {

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Services } from '../../container';
 import { DomainError } from '../../domain/errors';
-import { logUnexpected, normalizeError } from '../common/errors';
+import { logUnexpected, normalizeError, retryAfterOf } from '../common/errors';
 
 /** An OAuth 2.0 error response (RFC 6749 §5.2). */
 export class OAuthError extends Error {
@@ -67,8 +67,10 @@ export function oauthErrorHandler() {
       res.status(500).json({ error: 'server_error', error_description: 'An internal error occurred' });
       return;
     }
-    const status = domain.code === 'service_unavailable' ? 503 : domain.code === 'payload_too_large' ? 413 : domain.code === 'unsupported_media_type' ? 415 : 400;
-    if (status === 503) res.set('Retry-After', '5');
-    res.status(status).json({ error: status === 503 ? 'temporarily_unavailable' : 'invalid_request', error_description: domain.message });
+    const status = domain.code === 'service_unavailable' ? 503 : domain.code === 'rate_limited' ? 429 : domain.code === 'payload_too_large' ? 413 : domain.code === 'unsupported_media_type' ? 415 : 400;
+    const retryAfter = retryAfterOf(domain);
+    if (retryAfter !== undefined) res.set('Retry-After', String(retryAfter));
+    // CASE: RFC 6749 has no error code for 429; temporarily_unavailable says "come back later".
+    res.status(status).json({ error: status === 503 || status === 429 ? 'temporarily_unavailable' : 'invalid_request', error_description: domain.message });
   };
 }

@@ -48,6 +48,17 @@ function collectRefs(value: unknown, into: Set<string>): void {
   }
 }
 
+/** A bulkId in a path is a whole segment: `/Groups/bulkId:g1`. */
+const PATH_REF = /\/bulkId:([^/]+)/g;
+
+function collectPathRefs(path: string, into: Set<string>): void {
+  for (const m of path.matchAll(PATH_REF)) into.add(m[1]);
+}
+
+function substitutePath(path: string, ids: Map<string, string>): string {
+  return path.replace(PATH_REF, (whole, ref: string) => (ids.has(ref) ? `/${ids.get(ref)}` : whole));
+}
+
 function substitute(value: unknown, ids: Map<string, string>): unknown {
   if (typeof value === 'string') {
     const m = BULK_REF.exec(value);
@@ -72,7 +83,8 @@ function parseOps(body: unknown): { ops: BulkOp[]; failOnErrors?: number } {
   const seen = new Set<string>();
   const ops = raw.map((o, index): BulkOp => {
     if (!isObject(o)) throw invalidSyntax(`operation ${index + 1} must be an object`);
-    const method = String(o[getKey(o, 'method') ?? 'method'] ?? '').toUpperCase();
+    const methodValue = o[getKey(o, 'method') ?? 'method'];
+    const method = (typeof methodValue === 'string' ? methodValue : '').toUpperCase();
     if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) throw invalidValue(`operation ${index + 1}: "method" must be POST, PUT, PATCH or DELETE`);
     const path = o[getKey(o, 'path') ?? 'path'];
     if (typeof path !== 'string' || !path) throw invalidValue(`operation ${index + 1}: "path" is required`);
@@ -86,7 +98,7 @@ function parseOps(body: unknown): { ops: BulkOp[]; failOnErrors?: number } {
     const data = o[getKey(o, 'data') ?? 'data'];
     const version = o[getKey(o, 'version') ?? 'version'];
     const deps = new Set<string>();
-    collectRefs(path, deps);
+    collectPathRefs(path, deps);
     collectRefs(data, deps);
     return {
       index,
@@ -217,7 +229,7 @@ export function bulkHandler(services: Services) {
         continue;
       }
       try {
-        const resolved = { ...ready, path: String(substitute(ready.path, created)), data: substitute(ready.data, created) as Json };
+        const resolved = { ...ready, path: substitutePath(ready.path, created), data: substitute(ready.data, created) as Json };
         const out = await execute(services, p, resolved, base);
         if (ready.bulkId && out.id) created.set(ready.bulkId, out.id);
         const typePath = /^\/?users/i.test(resolved.path) ? 'Users' : 'Groups';

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { DomainError } from '../../domain/errors';
-import { logUnexpected, normalizeError, statusOf } from '../common/errors';
+import { logUnexpected, normalizeError, retryAfterOf, statusOf } from '../common/errors';
 import { SCHEMA } from './schemas';
 
 /** scimType values exactly as RFC 7644 Table 9 spells them (plus the cursor draft's). */
@@ -40,6 +40,9 @@ export interface ScimErrorBody {
   detail: string;
 }
 
+/** body-parser's error for a request body that is not valid JSON. */
+const isJsonParseError = (err: unknown) => typeof err === 'object' && err !== null && (err as { type?: unknown }).type === 'entity.parse.failed';
+
 /** Domain error → SCIM status and scimType (RFC 7644 §3.12). */
 export function scimErrorOf(err: unknown): { status: number; body: ScimErrorBody } | null {
   const domain = err instanceof ScimError ? err : normalizeError(err);
@@ -53,7 +56,10 @@ export function scimErrorOf(err: unknown): { status: number; body: ScimErrorBody
     status = statusOf[domain.code] ?? 400;
     switch (domain.code) {
       case 'invalid_input':
-        scimType = domain.details.criteria ? 'invalidFilter' : (domain.details.errors ? 'invalidSyntax' : 'invalidValue');
+        // CASE: a body that is not JSON at all is a structural error (RFC 7644 Table 9 invalidSyntax).
+        if (domain.details.criteria) scimType = 'invalidFilter';
+        else if (domain.details.errors || isJsonParseError(err)) scimType = 'invalidSyntax';
+        else scimType = 'invalidValue';
         break;
       case 'already_exists':
         scimType = 'uniqueness';
@@ -61,9 +67,7 @@ export function scimErrorOf(err: unknown): { status: number; body: ScimErrorBody
       case 'version_mismatch':
         status = 412;
         break;
-      case 'payload_too_large':
-        scimType = 'tooMany';
-        break;
+      // payload_too_large: 413 carries no scimType (RFC 7644 §3.7.3); "tooMany" is about filter results.
       default:
         break;
     }
@@ -76,7 +80,7 @@ export function scimErrorOf(err: unknown): { status: number; body: ScimErrorBody
 /** Sends a SCIM error body with the SCIM media type. */
 export function sendScimError(res: Response, status: number, body: ScimErrorBody): void {
   if (status === 401) res.set('WWW-Authenticate', 'Bearer realm="roster"');
-  if (status === 503 || status === 429) res.set('Retry-After', '5');
+  if ((status === 503 || status === 429) && !res.get('Retry-After')) res.set('Retry-After', '5');
   res.status(status).type('application/scim+json').json(body);
 }
 
@@ -89,6 +93,9 @@ export function scimErrorHandler() {
       sendScimError(res, 500, { schemas: [SCHEMA.error], status: '500', detail: 'An internal error occurred' });
       return;
     }
+    const domain = err instanceof DomainError ? err : normalizeError(err);
+    const retryAfter = domain ? retryAfterOf(domain) : undefined;
+    if (retryAfter !== undefined) res.set('Retry-After', String(retryAfter));
     sendScimError(res, mapped.status, mapped.body);
   };
 }

@@ -150,10 +150,24 @@ class Parser {
       const where = this.orExpr(depth + 1, true);
       this.expectPunct(']');
       const after = this.peek();
-      if (after?.kind === 'word' && after.text.startsWith('.')) throw invalidFilter('a sub-attribute after a value filter is not allowed in a filter');
+      if (after?.kind === 'word' && after.text.startsWith('.')) {
+        // CASE: Entra ID matches users on `emails[type eq "work"].value eq "x"` (not in the RFC
+        // grammar): the element must satisfy the value filter and the comparison on its sub-attribute.
+        const sub = after.text.slice(1);
+        if (!/^[A-Za-z$][\w$-]*$/.test(sub)) throw invalidFilter(`invalid sub-attribute "${after.text}" at position ${after.pos + 1}`);
+        this.i++;
+        const term = this.comparison(sub, after.text);
+        return { op: 'any', field: path, where: { op: 'and', items: [where, term] } };
+      }
       return { op: 'any', field: path, where };
     }
-    if (!next || next.kind !== 'word') throw invalidFilter(`expected an operator after "${t.text}"`);
+    return this.comparison(path, t.text);
+  }
+
+  /** `<op> <value>` or `pr` after an attribute path. */
+  private comparison(path: string, shown: string): Criteria {
+    const next = this.peek();
+    if (!next || next.kind !== 'word') throw invalidFilter(`expected an operator after "${shown}"`);
     const op = next.text.toLowerCase();
     this.i++;
     if (op === 'pr') return { op: 'pr', field: path };

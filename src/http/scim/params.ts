@@ -23,12 +23,12 @@ export interface ListParams {
 
 function integer(value: unknown, name: string): number | undefined {
   if (value === undefined || value === null || value === '') return undefined;
-  const n = typeof value === 'number' ? value : Number(String(value).trim());
+  const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : NaN;
   if (!Number.isFinite(n)) throw invalidValue(`"${name}" must be an integer`);
   return Math.trunc(n);
 }
 
-const str = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : Array.isArray(v) ? v.map(String).join(',') : String(v));
+const str = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : Array.isArray(v) ? v.map((x) => (typeof x === 'object' ? JSON.stringify(x) : String(x))).join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
 /** Cursor tokens are base64url JSON positions in creation order; a malformed one is invalidCursor. */
 export function encodeCursor(pos: { a?: number; b?: number }): string {
@@ -57,7 +57,8 @@ export function listParams(src: Record<string, unknown>): ListParams {
     return key === undefined ? undefined : src[key];
   };
   const filter = str(get('filter'));
-  const startIndex = Math.max(1, integer(get('startIndex'), 'startIndex') ?? 1);
+  // CASE: a startIndex beyond any table (1e20) must give an empty page, not a SQL range error.
+  const startIndex = Math.min(Number.MAX_SAFE_INTEGER, Math.max(1, integer(get('startIndex'), 'startIndex') ?? 1));
   const count = Math.min(MAX_COUNT, Math.max(0, integer(get('count'), 'count') ?? DEFAULT_COUNT));
   const order = str(get('sortOrder'))?.toLowerCase();
   if (order !== undefined && order !== 'ascending' && order !== 'descending') throw invalidValue('"sortOrder" must be ascending or descending');

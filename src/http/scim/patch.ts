@@ -118,6 +118,9 @@ function expandNoPath(op: PatchOpName, value: unknown): PatchOperation[] {
   return out;
 }
 
+/** Ids are UUIDs, compared without regard to case (a client may send them upper-cased). */
+const sameId = (value: unknown, resourceId: string) => typeof value === 'string' && value.toLowerCase() === resourceId.toLowerCase();
+
 // ---------------------------------------------------------------------------------------------
 // In-memory evaluation of value filters on multi-valued elements
 
@@ -222,6 +225,13 @@ function resolveTarget(doc: JsonObject, kind: ResourceKind, path: PatchPath, cre
   return { container, def, key: getKey(container, def.name) ?? def.name };
 }
 
+/** JSON text with object keys sorted, so equal values compare equal whatever their key order. */
+function canonicalJson(v: Json): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (isObject(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(',')}}`;
+  return JSON.stringify(v);
+}
+
 function setPrimaryExclusive(list: Json[], chosen: Set<Json>): void {
   if (![...chosen].some((e) => isObject(e) && e.primary === true)) return;
   for (const e of list) if (isObject(e) && !chosen.has(e) && e.primary === true) e.primary = false;
@@ -247,7 +257,7 @@ function applyUserOp(doc: JsonObject, op: PatchOperation, resourceId: string): v
   const lowerAttr = path.attr.toLowerCase();
   if (!path.ext && (lowerAttr === 'schemas' || lowerAttr === 'meta')) return;
   if (!path.ext && lowerAttr === 'id') {
-    if (op.op !== 'remove' && op.value === resourceId) return;
+    if (op.op !== 'remove' && sameId(op.value, resourceId)) return;
     throw mutability('"id" is readOnly');
   }
   const target = resolveTarget(doc, 'User', path, op.op !== 'remove');
@@ -273,8 +283,11 @@ function applyUserOp(doc: JsonObject, op: PatchOperation, resourceId: string): v
         container[key] = list.filter((e) => !matched.includes(e));
       } else if (Array.isArray(op.value)) {
         // CASE: remove with a value list (as IdPs send for members) removes exactly those values.
-        const doomed = op.value.map((v) => (isObject(v) ? v.value : v)).map((v) => String(v).toLowerCase());
-        container[key] = list.filter((e) => !(isObject(e) && doomed.includes(String(e.value).toLowerCase())));
+        const doomed = op.value
+          .map((v) => (isObject(v) ? v[getKey(v, 'value') ?? 'value'] : v))
+          .filter((v): v is string | number | boolean => ['string', 'number', 'boolean'].includes(typeof v))
+          .map((v) => String(v).toLowerCase());
+        container[key] = list.filter((e) => !(isObject(e) && e.value !== undefined && doomed.includes(String(e.value).toLowerCase())));
       } else {
         delete container[key];
       }
@@ -310,7 +323,14 @@ function applyUserOp(doc: JsonObject, op: PatchOperation, resourceId: string): v
       container[key] = values;
       return;
     }
-    const fresh = values.filter((v) => !list.some((e) => JSON.stringify(e) === JSON.stringify(v)));
+    // CASE: stored elements come back from jsonb with their keys reordered; compare key-sorted.
+    const known = new Set(list.map(canonicalJson));
+    const fresh = values.filter((v) => {
+      const key = canonicalJson(v);
+      if (known.has(key)) return false;
+      known.add(key);
+      return true;
+    });
     list.push(...fresh);
     setPrimaryExclusive(list, new Set(fresh));
     container[key] = list;
@@ -346,8 +366,10 @@ function applyUserOp(doc: JsonObject, op: PatchOperation, resourceId: string): v
     return;
   }
   if (def.name === 'externalId') {
+    // CASE: a number is taken as its text; an object or array is not an id (it used to be stored as "[object Object]").
     if (input === null) delete container[key];
-    else container[key] = String(input);
+    else if (typeof input === 'string' || typeof input === 'number') container[key] = String(input);
+    else throw invalidValue('"externalId" must be a string');
     return;
   }
   const v = coerceValue(def, input, def.name);
@@ -401,22 +423,37 @@ function removeFrom(m: GroupMutation, members: MemberInput[]): void {
   else (m.removeMembers ??= []).push(...members);
 }
 
-function applyGroupOp(m: GroupMutation, op: PatchOperation, resourceId: string): void {
+/** The root mutation (attribute changes) and the stage membership changes currently go to. */
+interface GroupPatchState {
+  root: GroupMutation;
+  stage: GroupMutation;
+}
+
+/** Whether a stage adds members that a later filtered removal would have to see. */
+const addsMembers = (m: GroupMutation) => Boolean(m.replaceMembers || m.addMembers?.length);
+
+/** Starts a new stage when the current one has additions a filtered removal must come after. */
+function stageForFilteredRemoval(s: GroupPatchState): GroupMutation {
+  if (addsMembers(s.stage)) s.stage = s.stage.next = {};
+  return s.stage;
+}
+
+function applyGroupOp(s: GroupPatchState, op: PatchOperation, resourceId: string): void {
   if (!op.path) {
     if (op.op === 'remove') throw noTarget('"remove" needs a path');
-    for (const expanded of expandNoPath(op.op, op.value)) applyGroupOp(m, expanded, resourceId);
+    for (const expanded of expandNoPath(op.op, op.value)) applyGroupOp(s, expanded, resourceId);
     return;
   }
   const path = parsePath(op.path);
   if (path.ext || !path.attr) throw invalidPath(`unknown attribute "${op.path}"`);
   const attr = path.attr.toLowerCase();
-  const changes = (m.changes ??= {});
+  const changes = (s.root.changes ??= {});
   switch (attr) {
     case 'schemas':
     case 'meta':
       return;
     case 'id':
-      if (op.op !== 'remove' && op.value === resourceId) return;
+      if (op.op !== 'remove' && sameId(op.value, resourceId)) return;
       throw mutability('"id" is readOnly');
     case 'displayname': {
       if (path.filter || path.sub) throw invalidPath(`invalid path "${op.path}"`);
@@ -442,15 +479,18 @@ function applyGroupOp(m: GroupMutation, op: PatchOperation, resourceId: string):
           else if ((c.op === 'cmp' || c.op === 'pr') && !/^(value|type)$/i.test(c.field)) throw invalidPath(`members can be filtered by value and type only`);
         };
         check(path.filter);
-        if (op.op === 'remove') {
-          m.removeMembersWhere = m.removeMembersWhere ? { op: 'or', items: [m.removeMembersWhere, path.filter] } : path.filter;
+        if (op.op === 'add') {
+          addTo(s.stage, memberInputs(op.value, op.path));
           return;
         }
-        // CASE: a filtered add/replace on members: the matched members go, the given ones come.
-        if (op.op === 'replace') m.removeMembersWhere = path.filter;
-        addTo(m, memberInputs(op.value, op.path));
+        // CASE: members added earlier in this request must be seen by the filter, so it runs after them.
+        const m = stageForFilteredRemoval(s);
+        m.removeMembersWhere = m.removeMembersWhere ? { op: 'or', items: [m.removeMembersWhere, path.filter] } : path.filter;
+        // CASE: a filtered replace on members: the matched members go, the given ones come.
+        if (op.op === 'replace') addTo(m, memberInputs(op.value, op.path));
         return;
       }
+      const m = s.stage;
       if (op.op === 'add') {
         addTo(m, memberInputs(op.value, op.path));
       } else if (op.op === 'replace') {
@@ -462,6 +502,7 @@ function applyGroupOp(m: GroupMutation, op: PatchOperation, resourceId: string):
         m.replaceMembers = [];
         m.addMembers = [];
         m.removeMembers = [];
+        m.removeMembersWhere = undefined;
       } else {
         // CASE: remove `members` with a value list removes exactly those (Entra ID, Okta).
         removeFrom(m, memberInputs(op.value, op.path));
@@ -475,7 +516,8 @@ function applyGroupOp(m: GroupMutation, op: PatchOperation, resourceId: string):
 
 /** Turns group PATCH operations into one GroupMutation (applied atomically by the core). */
 export function groupMutationFromPatch(ops: PatchOperation[], resourceId: string): GroupMutation {
-  const m: GroupMutation = {};
-  for (const op of ops) applyGroupOp(m, op, resourceId);
-  return m;
+  const root: GroupMutation = {};
+  const state: GroupPatchState = { root, stage: root };
+  for (const op of ops) applyGroupOp(state, op, resourceId);
+  return root;
 }

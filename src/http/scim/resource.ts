@@ -175,7 +175,7 @@ const ALWAYS = new Set(['id', 'schemas']);
 
 export function parseAttributeList(value: unknown): ProjectionPath[] | undefined {
   if (value === undefined || value === null || value === '') return undefined;
-  const raw = (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(','));
+  const raw = (Array.isArray(value) ? value : [value]).flatMap((v) => (typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)).split(','));
   return raw.map((s) => s.trim()).filter(Boolean).map(toProjectionPath);
 }
 

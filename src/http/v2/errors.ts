@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { DomainError } from '../../domain/errors';
-import { logUnexpected, normalizeError, statusOf } from '../common/errors';
+import { logUnexpected, normalizeError, retryAfterOf, statusOf } from '../common/errors';
 
 /** Genesys Cloud error codes per domain error. */
 const codeOf: Record<string, string> = {
@@ -14,6 +14,7 @@ const codeOf: Record<string, string> = {
   version_mismatch: 'version.mismatch',
   payload_too_large: 'request.entity.too.large',
   unsupported_media_type: 'unsupported.media.type',
+  rate_limited: 'too.many.requests',
   service_unavailable: 'service.unavailable',
 };
 
@@ -34,7 +35,8 @@ export function v2ErrorHandler() {
     }
     const status = statusOf[domain.code] ?? 400;
     if (status === 401) res.set('WWW-Authenticate', 'Bearer realm="roster"');
-    if (status === 503) res.set('Retry-After', '5');
+    const retryAfter = retryAfterOf(domain);
+    if (retryAfter !== undefined) res.set('Retry-After', String(retryAfter));
     res.status(status).json(body(status, codeOf[domain.code] ?? 'bad.request', domain.message, req, domain));
   };
 }

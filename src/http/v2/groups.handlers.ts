@@ -1,19 +1,13 @@
 import type { Request, Response } from 'express';
 import { principalOf } from '../../auth/require-rights';
 import type { Services } from '../../container';
-import type { GroupChanges, NewGroup, SortOrder } from '../../domain/groups/group';
-import { GROUPS_PATH, presentGroup, presentListing } from './present';
+import { InvalidInput } from '../../domain/errors';
+import type { Group, GroupChanges, NewGroup } from '../../domain/groups/group';
+import { canSeeRules } from '../../domain/groups/groups.policy';
+import { listParam, pagingOf, sortOrderOf, pageWindow } from './params';
+import { presentGroup, presentListing } from './present';
 
-/** Query values that may come repeated (`id=a&id=b`) or comma-joined (`id=a,b`), as the SDK sends. */
-export function listParam(value: unknown): string[] | undefined {
-  if (value === undefined) return undefined;
-  const items = (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(','));
-  return items.map((s) => s.trim()).filter(Boolean);
-}
-
-function sortOrderOf(value: unknown): SortOrder {
-  return typeof value === 'string' && /^desc/i.test(value) ? 'desc' : 'asc';
-}
+export { listParam } from './params';
 
 /** The writable Group fields of a v2 body, mapped to the core's names. */
 function groupFields(body: Record<string, unknown>): GroupChanges {
@@ -27,36 +21,61 @@ function groupFields(body: Record<string, unknown>): GroupChanges {
     images: body.images as unknown[] | undefined,
     addresses: body.addresses as unknown[] | undefined,
     ownerIds: body.ownerIds as string[] | undefined,
+    wildcards: body.wildcards as string[] | undefined,
   };
   return Object.fromEntries(Object.entries(pick).filter(([, v]) => v !== undefined)) as GroupChanges;
 }
 
-/** Handlers for /api/v2/groups: parse → core → present. */
+/** Where the request's groups live: `/api/v2/groups` or document 004's `/v2/groups`. */
+export const groupsBase = (req: Request) => `${req.baseUrl}/groups`;
+
+/** A presenter for this request: its base path, and the rules shown to whom the policy allows. */
+export function presenterFor(req: Request) {
+  const p = principalOf(req);
+  const base = groupsBase(req);
+  return (g: Group) => presentGroup(g, { base, showRules: canSeeRules(p, g) });
+}
+
+/** Handlers for the group resource itself, under /api/v2 and /v2: parse → core → present. */
 export function groupsHandlers(services: Services) {
   return {
     async list(req: Request, res: Response) {
-      const pageSize = Number(req.query.pageSize ?? 25);
-      const pageNumber = Number(req.query.pageNumber ?? 1);
+      const paging = pagingOf(req);
       const ids = listParam(req.query.id);
-      const sortOrder = sortOrderOf(req.query.sortOrder);
-      const page = await services.groups.listGroups(principalOf(req), { offset: (pageNumber - 1) * pageSize, limit: pageSize, ids, sortOrder });
+      const page = await services.groups.listGroups(principalOf(req), { ...pageWindow(paging), ids, sortOrder: sortOrderOf(req.query.sortOrder) });
       const extra = { ...(ids ? { id: ids.join(',') } : {}), ...(req.query.sortOrder ? { sortOrder: String(req.query.sortOrder) } : {}) };
-      res.json(presentListing(page.items.map(presentGroup), { pageSize, pageNumber, total: page.total }, GROUPS_PATH, extra));
+      res.json(presentListing(page.items.map(presenterFor(req)), { ...paging, total: page.total }, groupsBase(req), extra));
     },
 
+    /** Document 004's create may carry only a name: the rest takes the Groups v2 defaults. */
     async create(req: Request, res: Response) {
       const input: NewGroup = { type: 'official', visibility: 'public', rulesVisible: false, ...groupFields(req.body), name: req.body.name };
       const group = await services.groups.createGroup(principalOf(req), input);
-      res.status(200).json(presentGroup(group));
+      res.status(200).json(presenterFor(req)(group));
     },
 
     async get(req: Request, res: Response) {
-      res.json(presentGroup(await services.groups.getGroup(principalOf(req), String(req.params.groupId))));
+      res.json(presenterFor(req)(await services.groups.getGroup(principalOf(req), String(req.params.groupId))));
     },
 
+    /** PUT /api/v2/groups/{groupId}: the body's fields replace the stored ones at `version`. */
     async update(req: Request, res: Response) {
       const group = await services.groups.updateGroup(principalOf(req), String(req.params.groupId), groupFields(req.body), req.body.version);
-      res.json(presentGroup(group));
+      res.json(presenterFor(req)(group));
+    },
+
+    /** PUT /api/v2/groups (document 004): the id is in the body; `version`, when given, must match. */
+    async updateById(req: Request, res: Response) {
+      const group = await services.groups.updateGroup(principalOf(req), String(req.body.id), groupFields(req.body), req.body.version);
+      res.json(presenterFor(req)(group));
+    },
+
+    /** PATCH /v2/groups/{uuid} (document 004): name and/or description; `version`, when given, must match. */
+    async patch(req: Request, res: Response) {
+      const changes = groupFields({ name: req.body.name, description: req.body.description });
+      if (!Object.keys(changes).length) throw new InvalidInput('nothing to change: give a name or a description', { field: 'name' });
+      const group = await services.groups.updateGroup(principalOf(req), String(req.params.groupId), changes, req.body.version);
+      res.json(presenterFor(req)(group));
     },
 
     async remove(req: Request, res: Response) {

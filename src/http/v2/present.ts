@@ -1,9 +1,18 @@
 import type { Group } from '../../domain/groups/group';
+import type { User } from '../../domain/users/user';
+import { ENTERPRISE_USER } from '../../domain/users/users.fields';
 
 export const GROUPS_PATH = '/api/v2/groups';
 
+export interface GroupPresentation {
+  /** Where the group's own URI lives: `/api/v2/groups` or document 004's `/v2/groups`. */
+  base?: string;
+  /** Show the dynamic membership rules (`wildcards`): see groups.policy canSeeRules. */
+  showRules?: boolean;
+}
+
 /** Domain group → Groups v2 Group entity. Null fields are left out, as the API does. */
-export function presentGroup(g: Group) {
+export function presentGroup(g: Group, opts: GroupPresentation = {}) {
   return {
     id: g.id,
     name: g.name,
@@ -18,22 +27,86 @@ export function presentGroup(g: Group) {
     rulesVisible: g.rulesVisible,
     visibility: g.visibility,
     ownerIds: g.ownerIds,
-    selfUri: `${GROUPS_PATH}/${g.id}`,
+    ...(opts.showRules ? { wildcards: g.wildcards } : {}),
+    selfUri: `${opts.base ?? GROUPS_PATH}/${g.id}`,
   };
 }
 
+/** The group profile fields, keyed as the field config (`/api/v2/fieldconfig?type=group`) names them. */
+export const GROUP_PROFILE_FIELDS: Record<string, (g: Group) => unknown> = {
+  description: (g) => g.description ?? undefined,
+  type: (g) => g.type,
+  visibility: (g) => g.visibility,
+  rulesVisible: (g) => g.rulesVisible,
+  memberCount: (g) => g.memberCount,
+  ownerIds: (g) => g.ownerIds,
+  images: (g) => g.images,
+  addresses: (g) => g.addresses,
+};
+
+/** GroupProfile: the entity basics plus the chosen profile fields (all of them by default). */
+export function presentGroupProfile(g: Group, fields: string[] = Object.keys(GROUP_PROFILE_FIELDS)) {
+  const out: Record<string, unknown> = {
+    id: g.id,
+    name: g.name,
+    state: g.state,
+    dateModified: g.updatedAt.toISOString(),
+    version: g.version,
+  };
+  for (const f of fields) {
+    const value = GROUP_PROFILE_FIELDS[f]?.(g);
+    if (value !== undefined) out[f] = value;
+  }
+  out.selfUri = `${GROUPS_PATH}/${g.id}/profile`;
+  return out;
+}
+
+function primaryEmail(resource: Record<string, unknown>): string | undefined {
+  const emails = Array.isArray(resource.emails) ? (resource.emails as { value?: unknown; primary?: unknown }[]) : [];
+  const chosen = emails.find((e) => e?.primary === true) ?? emails[0];
+  return typeof chosen?.value === 'string' ? chosen.value : undefined;
+}
+
+const text = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+
+/** Domain user → the Groups v2 (Genesys Cloud) User entity, with the fields Roster holds. */
+export function presentUser(u: User) {
+  const enterprise = (u.resource[ENTERPRISE_USER] ?? {}) as Record<string, unknown>;
+  const out = {
+    id: u.id,
+    name: u.displayName ?? u.userName,
+    username: u.userName,
+    email: primaryEmail(u.resource),
+    state: u.active ? 'active' : 'inactive',
+    title: text(u.resource.title),
+    department: text(enterprise.department),
+    version: u.version,
+    selfUri: `/scim/v2/Users/${u.id}`,
+  };
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined));
+}
+
+export interface ListingPage {
+  pageSize: number;
+  /** 1-based. */
+  pageNumber: number;
+  total: number;
+  /** Links in document 004's zero-based `page`/`size` style. */
+  zeroBased?: boolean;
+}
+
 /** The entity-listing envelope with first/self/next/previous/last URIs. */
-export function presentListing<T>(
-  entities: T[],
-  page: { pageSize: number; pageNumber: number; total: number },
-  basePath: string,
-  extra: Record<string, string | string[] | undefined> = {},
-) {
+export function presentListing<T>(entities: T[], page: ListingPage, basePath: string, extra: Record<string, string | string[] | undefined> = {}) {
   const pageCount = Math.ceil(page.total / page.pageSize);
   const uri = (n: number) => {
     const qs = new URLSearchParams();
-    qs.set('pageSize', String(page.pageSize));
-    qs.set('pageNumber', String(n));
+    if (page.zeroBased) {
+      qs.set('size', String(page.pageSize));
+      qs.set('page', String(n - 1));
+    } else {
+      qs.set('pageSize', String(page.pageSize));
+      qs.set('pageNumber', String(n));
+    }
     for (const [k, v] of Object.entries(extra)) {
       for (const item of Array.isArray(v) ? v : v === undefined ? [] : [v]) qs.append(k, item);
     }

@@ -94,9 +94,19 @@ export function operations(): Operation[] {
   return out;
 }
 
+/** Lone surrogates → U+FFFD (what a browser sends for them). */
+export function wellFormed(value: string): string {
+  return value.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+}
+
+/** encodeURIComponent that never throws. */
+export function enc(value: string): string {
+  return encodeURIComponent(wellFormed(value));
+}
+
 /** Fills a path template: each `{param}` gets `value(param)`, URI-encoded. */
 export function fillPath(op: Operation, value: (p: Parameter) => string): string {
-  return op.pathParams.reduce((url, p) => url.replace(`{${p.name}}`, encodeURIComponent(value(p))), op.path);
+  return op.pathParams.reduce((url, p) => url.replace(`{${p.name}}`, enc(value(p))), op.path);
 }
 
 /** Resolves a schema's $ref and allOf into one object schema (enough for generating values). */

@@ -34,14 +34,16 @@ export interface World {
   users: WorldUser[];
   groups: WorldGroup[];
   oauth: { clientId: string; clientSecret: string };
+  /** Ids (not secrets) of the world's API tokens and OAuth client. */
+  tokenIds: string[];
   /** Every identifier of this world's objects, as text, for leak scans. */
   identifiers(): string[];
 }
 
 const SYSTEM_RIGHTS = { 'system.group': { create: {} }, bag_read: {}, bag_write: {}, bag_delete: {} };
 
-/** Builds a world; `label` only makes names easier to read in failures. */
-export async function buildWorld(label = 'w'): Promise<World> {
+/** Builds a world; `label` only makes names easier to read in failures. Passwords (scrypt, slow) on request. */
+export async function buildWorld(label = 'w', opts: { passwords?: boolean } = {}): Promise<World> {
   const { db, deps } = testContext();
   const tenant = await newTenant();
   const marker = `${label}${randomBytes(5).toString('hex')}`;
@@ -50,7 +52,7 @@ export async function buildWorld(label = 'w'): Promise<World> {
   for (let i = 0; i < 3; i++) {
     const password = rememberSecret(`pw-${marker}-${i}-${randomBytes(6).toString('hex')}`);
     const u = await tenant.user({ userName: `${marker}.u${i}@example.com`, displayName: `${marker} User ${i}`, externalId: `${marker}-ext-u${i}` });
-    await db('users').where({ tenant_id: tenant.id, id: u.id }).update({ password_hash: await hashPassword(password) });
+    if (opts.passwords) await db('users').where({ tenant_id: tenant.id, id: u.id }).update({ password_hash: await hashPassword(password) });
     users.push({ id: u.id, seq: u.seq, userName: u.userName, password });
   }
   const g0 = await tenant.group({ name: `${marker} Group 0`, description: `${marker} description`, externalId: `${marker}-ext-g0` });
@@ -72,6 +74,7 @@ export async function buildWorld(label = 'w'): Promise<World> {
     { id: g1.id, seq: g1.seq, name: g1.name, key: null },
     { id: keyed.group.id, seq: keyed.group.seq, name: keyed.group.name, key: keyed.ref },
   ];
+  const tokenIds = (await db('api_tokens').where({ tenant_id: tenant.id }).pluck('id')) as string[];
   return {
     tenant,
     marker,
@@ -79,7 +82,8 @@ export async function buildWorld(label = 'w'): Promise<World> {
     users,
     groups,
     oauth,
-    identifiers: () => [marker, ...users.map((u) => u.id), ...groups.map((g) => g.id), oauth.clientId],
+    tokenIds,
+    identifiers: () => [marker, ...users.map((u) => u.id), ...groups.map((g) => g.id), oauth.clientId, ...tokenIds],
   };
 }
 

@@ -1,0 +1,63 @@
+import { Redis } from 'ioredis';
+import { verdictOf, type RateLimitStore } from './rate-limit';
+
+/**
+ * The same bucket arithmetic as the PostgreSQL store, in one Lua script (atomic in Redis), with
+ * Redis' own clock so instances with skewed clocks agree. A bucket expires once it would be full.
+ */
+const TAKE = `
+local rps = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(b[1])
+local ts = tonumber(b[2])
+if tokens == nil or ts == nil then
+  tokens = burst
+  ts = now
+end
+tokens = math.min(burst, tokens + math.max(0, now - ts) * rps)
+local allowed = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rps) + 60)
+return { allowed, tostring(tokens) }`;
+
+type WithTake = Redis & { rosterTake(key: string, rps: number, burst: number): Promise<[number, string]> };
+
+/** Buckets in Redis (REDIS_URL): for deployments that would rather not write to PostgreSQL per request. */
+export function redisRateLimitStore(url: string): RateLimitStore {
+  const redis = new Redis(url, {
+    // Fail fast: a rate limiter that waits for Redis would slow every request down.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 1000,
+    connectTimeout: 2000,
+    keyPrefix: 'roster:rl:',
+  }) as WithTake;
+  redis.on('error', () => undefined); // reported by the callers' failed takes
+  redis.defineCommand('rosterTake', { numberOfKeys: 1, lua: TAKE });
+  return {
+    kind: 'redis',
+    async take(key, limit) {
+      const [allowed, tokens] = await redis.rosterTake(key, limit.rps, limit.burst);
+      return verdictOf(allowed === 1, Number(tokens), limit);
+    },
+    // Redis expires idle buckets by itself.
+    prune: async () => 0,
+    ready: () =>
+      redis.status === 'ready'
+        ? Promise.resolve()
+        : new Promise<void>((resolve, reject) => {
+            redis.once('ready', () => resolve());
+            redis.once('end', () => reject(new Error('redis connection ended')));
+          }),
+    async close() {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

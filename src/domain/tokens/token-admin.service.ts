@@ -1,0 +1,88 @@
+import type { Db } from '../../db/knex';
+import { inTransaction, type Executor } from '../../db/transaction';
+import { insertAuditEvent } from '../audit/audit.repository';
+import { InvalidInput, NotFound } from '../errors';
+import { isUuid } from '../ids';
+import { oauthService } from '../oauth/oauth.service';
+import { actorOf, type Principal } from '../principal';
+import type { TokenRecord } from './token';
+import { findManagedToken, findManagedTokenPage } from './token-admin.repository';
+import { revokeTokens } from './tokens.repository';
+import { tokensService } from './tokens.service';
+
+export interface NewManagedToken {
+  kind: 'token' | 'oauth_client';
+  name: string;
+  rights: string[];
+  userId?: string;
+  expiresInSeconds?: number;
+}
+
+/** What the audit log keeps of a token: never a secret or a hash. */
+const auditView = (t: TokenRecord) => ({ name: t.name, kind: t.kind, rights: t.rights, userId: t.userId, expiresAt: t.expiresAt, revokedAt: t.revokedAt });
+
+/**
+ * Token lifecycle for a tenant's administrators (the `admin` right): list, mint and revoke
+ * bearer tokens and OAuth clients of the caller's tenant. Secrets are returned once, by create.
+ * Every change writes its audit event in the same transaction. `admin` is the tenant's
+ * superuser right, so an administrator may grant any right.
+ */
+export function tokenAdminService(db: Db, oauthTokenTtlSeconds: number) {
+  const find = async (p: Principal, id: string, ex: Executor = db, lock = false): Promise<TokenRecord> => {
+    const found = isUuid(id) ? await findManagedToken(ex, p.tenantId, id, lock) : undefined;
+    if (!found) throw new NotFound('token', id);
+    return found;
+  };
+
+  return {
+    listTokens: (p: Principal, page: { offset: number; limit: number }) => findManagedTokenPage(db, p.tenantId, page.offset, page.limit),
+
+    getToken: (p: Principal, id: string) => find(p, id),
+
+    /** Mints a token or registers an OAuth client; `secret` is the token or the client secret. */
+    async createToken(p: Principal, input: NewManagedToken): Promise<{ record: TokenRecord; secret: string }> {
+      if (input.kind === 'oauth_client' && (input.userId !== undefined || input.expiresInSeconds !== undefined)) {
+        throw new InvalidInput('an OAuth client has no userId or expiry; its access tokens expire on their own', { field: 'kind' });
+      }
+      return inTransaction(db, async (trx) => {
+        let id: string;
+        let secret: string;
+        if (input.kind === 'oauth_client') {
+          const client = await oauthService(trx as unknown as Db, oauthTokenTtlSeconds).createClient(p.tenantId, input.name, input.rights);
+          ({ clientId: id, clientSecret: secret } = client);
+        } else {
+          const issued = await tokensService(trx as unknown as Db).issueToken({
+            tenantId: p.tenantId,
+            name: input.name,
+            rights: input.rights,
+            userId: input.userId,
+            expiresInMs: input.expiresInSeconds === undefined ? undefined : input.expiresInSeconds * 1000,
+          });
+          ({ token: secret } = issued);
+          id = issued.record.id;
+        }
+        const record = (await findManagedToken(trx, p.tenantId, id)) as TokenRecord;
+        await insertAuditEvent(trx, { tenantId: p.tenantId, ...actorOf(p), action: 'token.created', resourceType: 'token', resourceId: id, after: auditView(record) });
+        return { record, secret };
+      });
+    },
+
+    /**
+     * Revokes a token, or an OAuth client with every access token it obtained. Takes effect on
+     * the next request on every instance (each request looks its token up). Revoking a revoked
+     * token changes nothing.
+     */
+    async revokeToken(p: Principal, id: string): Promise<void> {
+      await inTransaction(db, async (trx) => {
+        const before = await find(p, id, trx, true);
+        if (before.revokedAt) return;
+        if (before.kind === 'oauth_client') await oauthService(trx as unknown as Db, oauthTokenTtlSeconds).revokeClient(id);
+        else await revokeTokens(trx, { id, tenantId: p.tenantId });
+        const after = (await findManagedToken(trx, p.tenantId, id)) as TokenRecord;
+        await insertAuditEvent(trx, { tenantId: p.tenantId, ...actorOf(p), action: 'token.revoked', resourceType: 'token', resourceId: id, before: auditView(before), after: auditView(after) });
+      });
+    },
+  };
+}
+
+export type TokenAdminService = ReturnType<typeof tokenAdminService>;

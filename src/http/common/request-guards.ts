@@ -1,0 +1,44 @@
+import { isUtf8 } from 'node:buffer';
+import type { NextFunction, Request, Response } from 'express';
+import { InvalidInput, PayloadTooLarge } from '../../domain/errors';
+
+/**
+ * Refuses a JSON body that is not valid UTF-8 (RFC 8259 §8.1). The body parser would otherwise
+ * replace the bad bytes with U+FFFD and store a corrupted name; used as (part of) the parser's
+ * `verify` hook, so the error is a 400 in the dialect's shape and nothing is written.
+ */
+export function assertUtf8Body(buf: Buffer): void {
+  if (!isUtf8(buf)) throw Object.assign(new Error('the request body is not valid UTF-8'), { status: 400, type: 'encoding.invalid' });
+}
+
+/**
+ * express-openapi-validator (5.x on OpenAPI 3.1) coerces `?pageSize=Infinity` or `1e309` to
+ * Infinity and lets it through `maximum`, so a handler would page without a bound. Runs after
+ * the validator: a non-finite number anywhere in the query is a 400.
+ */
+export function rejectNonFiniteQuery(req: Request, _res: Response, next: NextFunction): void {
+  for (const [name, value] of Object.entries(req.query ?? {})) {
+    const values: unknown[] = Array.isArray(value) ? value : [value];
+    if (values.some((v) => typeof v === 'number' && !Number.isFinite(v))) {
+      throw new InvalidInput(`query parameter "${name}" must be a finite number`, { errors: [{ path: `/query/${name}`, message: 'must be a finite number' }] });
+    }
+  }
+  next();
+}
+
+/**
+ * Refuses a body whose Content-Length is over the limit before reading any of it. The body
+ * parser would first read the whole declared body off the socket (so a client announcing 10 GB
+ * holds the connection until the request timeout) and only then answer 413. The answer closes
+ * the connection, so the unread body is never read either.
+ */
+export function rejectDeclaredOversize(limitBytes: number) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limitBytes) {
+      res.setHeader('Connection', 'close');
+      throw new PayloadTooLarge(`the request body is larger than ${limitBytes} bytes`);
+    }
+    next();
+  };
+}

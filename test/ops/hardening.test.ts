@@ -1,0 +1,70 @@
+import { expect } from 'chai';
+import request from 'supertest';
+import { ConfigError, loadConfig } from '../../src/config';
+import type { RateLimitStore } from '../../src/domain/ratelimit/rate-limit';
+import { api } from '../helpers/http';
+import { appWith } from './helpers';
+
+describe('ops: hardening', () => {
+  it('sends helmet\'s security headers', async () => {
+    const res = await api().get('/healthz').expect(200);
+    expect(res.headers).to.include({ 'x-content-type-options': 'nosniff', 'x-frame-options': 'SAMEORIGIN' });
+    expect(res.headers['strict-transport-security']).to.match(/max-age=\d+/);
+    expect(res.headers['content-security-policy']).to.include("default-src 'self'");
+    expect(res.headers).to.not.have.property('x-powered-by');
+  });
+
+  it('sends no CORS headers unless CORS_ORIGINS is set', async () => {
+    const res = await api().get('/healthz').set('Origin', 'https://evil.example').expect(200);
+    expect(res.headers).to.not.have.property('access-control-allow-origin');
+    await api().options('/api/v2/groups').set('Origin', 'https://evil.example').set('Access-Control-Request-Method', 'GET').expect(405);
+  });
+
+  it('allows the configured origins only, and answers their preflights', async () => {
+    const { app } = appWith({ corsOrigins: ['https://app.example.com'] });
+    const pre = await request(app).options('/api/v2/groups').set('Origin', 'https://app.example.com').set('Access-Control-Request-Method', 'POST').expect(204);
+    expect(pre.headers['access-control-allow-origin']).to.equal('https://app.example.com');
+    expect(pre.headers['access-control-allow-headers']).to.include('Authorization');
+    const get = await request(app).get('/healthz').set('Origin', 'https://app.example.com').expect(200);
+    expect(get.headers['access-control-expose-headers']).to.include('Retry-After');
+    expect(get.headers.vary).to.match(/Origin/);
+    const other = await request(app).get('/healthz').set('Origin', 'https://evil.example').expect(200);
+    expect(other.headers).to.not.have.property('access-control-allow-origin');
+  });
+
+  it('reads its settings from the environment, refusing bad values by name', () => {
+    const ops = loadConfig({ TRUST_PROXY: '1', CORS_ORIGINS: 'https://a.example, https://b.example:8443/', REQUEST_TIMEOUT_MS: '60000', METRICS_PORT: '9100', RATE_LIMIT_RPS: '0' }).ops;
+    expect(ops).to.deep.include({ trustProxy: 1, corsOrigins: ['https://a.example', 'https://b.example:8443'], requestTimeoutMs: 60_000, metricsPort: 9100 });
+    expect(ops.rateLimit.rps).to.equal(0);
+    expect(loadConfig({}).ops).to.deep.include({ trustProxy: false, corsOrigins: [], metricsPort: undefined, redisUrl: undefined, auditRetentionDays: 90 });
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).ops.trustProxy).to.deep.equal(['loopback', '10.0.0.0/8']);
+    expect(loadConfig({ RATE_LIMIT_UNAUTH_RPS: '0.5' }).ops.rateLimitUnauth.rps).to.equal(0.5);
+    for (const env of [{ CORS_ORIGINS: 'app.example.com' }, { HEADERS_TIMEOUT_MS: '40000' }, { REDIS_URL: 'http://x' }, { RATE_LIMIT_BURST: '0' }, { RATE_LIMIT_RPS: 'fast' }, { TRUST_PROXY: 'a b' }]) {
+      expect(() => loadConfig(env), JSON.stringify(env)).to.throw(ConfigError);
+    }
+  });
+
+  it('takes the client address from X-Forwarded-For only when TRUST_PROXY says so', async () => {
+    // Visible through the per-address limit of /oauth/token: one request per address.
+    const trusted = appWith({ trustProxy: true, rateLimitUnauth: { rps: 0.01, burst: 1 } }).app;
+    const form = { grant_type: 'client_credentials', client_id: 'x', client_secret: 'y' };
+    const a = `192.0.2.${Math.floor(Math.random() * 250) + 1}`;
+    await request(trusted).post('/oauth/token').set('X-Forwarded-For', a).type('form').send(form).expect(401);
+    await request(trusted).post('/oauth/token').set('X-Forwarded-For', a).type('form').send(form).expect(429);
+    await request(trusted).post('/oauth/token').set('X-Forwarded-For', `198.51.100.${Math.floor(Math.random() * 250) + 1}`).type('form').send(form).expect(401);
+
+    // Untrusted (the default): the header is ignored, the bucket is the socket's address.
+    const keys: string[] = [];
+    const recording: RateLimitStore = {
+      kind: 'postgres',
+      take: async (key) => (keys.push(key), { allowed: true, retryAfterSeconds: 0 }),
+      prune: async () => 0,
+      ready: async () => undefined,
+      close: async () => undefined,
+    };
+    const untrusted = appWith({}, { rateLimitStore: recording }).app;
+    await request(untrusted).post('/oauth/token').set('X-Forwarded-For', a).type('form').send(form).expect(401);
+    expect(keys).to.have.length(1);
+    expect(keys[0]).to.match(/^ip:(::ffff:)?127\.0\.0\.1$/);
+  });
+});
