@@ -16,7 +16,7 @@ import { rateLimit } from './http/common/rate-limit';
 import { docsRouter } from './http/docs/router';
 import { tokensRouter } from './http/tokens/router';
 import { createOps, type Ops } from './ops/ops';
-import { assertUtf8Body, rejectDeclaredOversize, rejectNonFiniteQuery } from './http/common/request-guards';
+import { assertUtf8Body, rejectDeclaredOversize, rejectNonFiniteQuery, requireDeclaredBody } from './http/common/request-guards';
 import { v2ErrorHandler } from './http/v2/errors';
 import { v2Router, v2UuidRouter } from './http/v2/router';
 import { v1ErrorHandler } from './http/v1groups/errors';
@@ -66,8 +66,12 @@ export function buildApp(deps: Deps, logger: Logger, ops: Ops = createOps(deps))
       },
       serializers: {
         req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }),
+        // The status is what an operator needs; the headers are noise (and could carry a cookie).
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      // 501 is a designed answer (/scim/v2/Me for a token that acts as no user), not a failure.
+      customLogLevel: (_req, res, err) =>
+        err || (res.statusCode >= 500 && res.statusCode !== 501) ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
     }),
   );
 
@@ -113,6 +117,7 @@ export function buildApp(deps: Deps, logger: Logger, ops: Ops = createOps(deps))
     }),
   );
   app.use(rejectNonFiniteQuery);
+  app.use(requireDeclaredBody);
 
   const passport = new Passport();
   passport.use(bearerStrategy(services.tokens));

@@ -55,6 +55,20 @@ describe('contract: every operation in spec/openapi.yaml is routed and secured a
 
   const ops = operations();
 
+  it('documents the 429 of every rate-limited operation and the outage answer of every one that reads the database', () => {
+    // An undocumented status is a 500 under response validation, and a surprise for a client.
+    const doc = loadSpec();
+    const limited = ops.filter((o) => requiredRights(doc, o.op) !== null || /^\/(?:oauth\/token|api\/v1\/session)/.test(o.path));
+    expect(limited.length).to.be.greaterThan(50);
+    for (const o of limited) {
+      const codes = Object.keys((o.op as { responses: Record<string, unknown> }).responses);
+      expect(codes, `${o.method} ${o.path}`).to.include('429');
+      // easydb's document answers every server error with 500; every other dialect says 503.
+      expect(codes, `${o.method} ${o.path}`).to.include(/^\/api\/v1\/(?:group|session)(?:\/|$)/.test(o.path) ? '500' : '503');
+      if (o.pathParams.length || o.op.requestBody) expect(codes, `${o.method} ${o.path}`).to.include('400');
+    }
+  });
+
   it('the spec declares operations and every operation has an operationId', () => {
     expect(ops.length).to.be.greaterThan(5);
     for (const o of ops) expect(o.op.operationId, `${o.method} ${o.path}`).to.be.a('string');

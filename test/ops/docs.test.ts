@@ -53,8 +53,10 @@ describe('ops: API reference and contract', () => {
     expect(get(shown, '/api/v2/changes', 'get').description).to.match(/^\*\*Rights:\*\* `audit_read` or `admin`\./);
     expect(get(shown, '/api/v2/groups', 'post').description).to.match(/^\*\*Rights:\*\* `group_administration` or `group_creation`\./);
     // The 429 is documented in the operation's own error shape (SCIM errors for SCIM).
-    const scim429 = get(shown, '/scim/v2/Users', 'get').responses?.['429'] as { content: Record<string, unknown> };
+    const ref = (get(shown, '/scim/v2/Users', 'get').responses?.['429'] as { $ref: string }).$ref;
+    const scim429 = (shown.components as { responses: Record<string, { content: Record<string, unknown>; headers: Record<string, unknown> }> }).responses[ref.split('/').pop()!];
     expect(Object.keys(scim429.content)).to.deep.equal(['application/scim+json']);
+    expect(scim429.headers).to.have.property('Retry-After');
     // The file itself is untouched.
     expect(get(doc, '/api/v2/changes', 'get').description).to.not.match(/Rights/);
   });

@@ -96,7 +96,7 @@ describe('robustness: fuzzing every operation of the spec with hostile input', f
 
   for (const dialect of dialects) {
     const mine = ops.filter((o) => o.dialect === dialect);
-    const runs = Math.max(60, Math.round((TOTAL_RUNS * mine.length) / ops.length));
+    const runs = Math.max(200, Math.round((TOTAL_RUNS * mine.length) / ops.length));
     it(`${dialect}: ${runs} random requests over its ${mine.length} operations never answer 5xx, never hang, answer errors in the dialect's shape and change nothing when refused`, async () => {
       // A fresh world every REBUILD_EVERY requests: random deletes would otherwise empty it.
       let w = await buildWorld(`fz${dialect}`);

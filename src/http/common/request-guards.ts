@@ -42,3 +42,16 @@ export function rejectDeclaredOversize(limitBytes: number) {
     next();
   };
 }
+
+/**
+ * express-openapi-validator lets an empty body through a DELETE whose `requestBody` is
+ * `required` (the body parser leaves `req.body` undefined). Runs after the validator: an
+ * operation that requires a body and got none is a 400, before any handler reads it.
+ */
+export function requireDeclaredBody(req: Request, _res: Response, next: NextFunction): void {
+  const op = (req as Request & { openapi?: { schema?: { requestBody?: { required?: boolean } } } }).openapi?.schema;
+  if (op?.requestBody?.required && req.body === undefined) {
+    throw new InvalidInput('a request body is required', { errors: [{ path: '/body', message: 'is required' }] });
+  }
+  next();
+}

@@ -2,7 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { ChangeOwnerOnCreation, CustomTypeRequired, InsufficientRights, NoSystemRight, RightNotFound, SystemGroupUndeletable } from '../../domain/access/access.errors';
 import { AlreadyExists, NotFound, VersionMismatch, type DomainError } from '../../domain/errors';
 import { SessionNotAuthenticated } from '../../domain/sessions/session.errors';
-import { logUnexpected, normalizeError } from '../common/errors';
+import { logUnexpected, normalizeError, retryAfterOf } from '../common/errors';
 
 /**
  * The easydb error object: { realm, code, parameters } for user errors, { realm, code,
@@ -72,6 +72,8 @@ function translate(domain: DomainError, raw: unknown, req: Request): EasydbError
     case 'payload_too_large':
     case 'unsupported_media_type':
       return api('invalid_content', domain.message);
+    case 'rate_limited':
+      return { status: 429, body: { realm: 'api', code: 'error.api.too_many_requests', description: domain.message } };
     case 'service_unavailable':
       return { status: 500, body: { realm: 'server', code: 'error.server.database', description: 'the database is not available', uuid: String(req.id) } };
     case 'invalid_input':
@@ -92,6 +94,8 @@ export function easydbErrorHandler() {
     }
     const { status, body } = translate(domain, err, req);
     if (status === 401) res.set('WWW-Authenticate', 'Bearer realm="roster"');
+    const retryAfter = retryAfterOf(domain);
+    if (retryAfter !== undefined) res.set('Retry-After', String(retryAfter));
     res.status(status).json(body);
   };
 }

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { logUnexpected, normalizeError, statusOf } from '../common/errors';
+import { logUnexpected, normalizeError, retryAfterOf, statusOf } from '../common/errors';
 
 /**
  * Nuxeo's exception entity: { "entity-type": "exception", status, message }, plus a stable
@@ -15,7 +15,8 @@ export function nuxeoErrorHandler() {
     }
     const status = statusOf[domain.code] ?? 400;
     if (status === 401) res.set('WWW-Authenticate', 'Bearer realm="roster"');
-    if (status === 503) res.set('Retry-After', '5');
+    const retryAfter = retryAfterOf(domain);
+    if (retryAfter !== undefined) res.set('Retry-After', String(retryAfter));
     const message = domain.code === 'not_found' && domain.details.id !== undefined ? `${domain.message}: ${String(domain.details.id)}` : domain.message;
     res.status(status).json({ 'entity-type': 'exception', status, code: domain.code, message });
   };

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { logUnexpected, normalizeError, statusOf } from '../common/errors';
+import { logUnexpected, normalizeError, retryAfterOf, statusOf } from '../common/errors';
 
 /** Stable v1 error codes per domain error code. */
 const codeOf: Record<string, string> = {
@@ -13,6 +13,7 @@ const codeOf: Record<string, string> = {
   version_mismatch: 'CONFLICT',
   payload_too_large: 'PAYLOAD_TOO_LARGE',
   unsupported_media_type: 'UNSUPPORTED_MEDIA_TYPE',
+  rate_limited: 'TOO_MANY_REQUESTS',
   service_unavailable: 'SERVICE_UNAVAILABLE',
 };
 
@@ -30,7 +31,8 @@ export function v1ErrorHandler() {
     }
     const status = statusOf[domain.code] ?? 400;
     if (status === 401) res.set('WWW-Authenticate', 'Bearer realm="roster"');
-    if (status === 503) res.set('Retry-After', '5');
+    const retryAfter = retryAfterOf(domain);
+    if (retryAfter !== undefined) res.set('Retry-After', String(retryAfter));
     const details = Object.keys(domain.details).length ? { details: domain.details } : {};
     // CASE: name what was not found ("group not found: 17, 18").
     const message = domain.code === 'not_found' && domain.details.id !== undefined ? `${domain.message}: ${String(domain.details.id)}` : domain.message;

@@ -43,7 +43,13 @@ export function leakedLines(): string[] {
 /** The production logger (its redaction rules) at the most verbose level, writing to memory. */
 function captureLogger() {
   const logger = createLogger('trace');
-  (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] = { write: (line: string) => void lines.push(line) };
+  (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] = {
+    write: (line: string) => {
+      lines.push(line);
+      // FUZZ_DEBUG=1 shows the server's errors next to the failing request.
+      if (process.env.FUZZ_DEBUG && /"level":50/.test(line)) process.stderr.write(line);
+    },
+  };
   return logger;
 }
 

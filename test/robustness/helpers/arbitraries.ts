@@ -397,6 +397,7 @@ export function parameterValue(p: Parameter, w: WorldRef): fc.Arbitrary<string> 
   const s = flattenSchema(p.schema ?? {});
   if (p.in === 'header') return headerText;
   if (/filter/i.test(p.name)) return fc.oneof({ weight: 4, arbitrary: scimFilter }, { weight: 1, arbitrary: anyText });
-  const shaped = schemaValue(s, w).map((v) => (Array.isArray(v) ? v.map(String).join(',') : typeof v === 'string' ? v : JSON.stringify(v) ?? ''));
+  const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v) ?? '');
+  const shaped = schemaValue(s, w).map((v) => (Array.isArray(v) ? v.map(text).join(',') : text(v)));
   return fc.oneof({ weight: p.in === 'path' ? 4 : 1, arbitrary: worldIds(w) }, { weight: 3, arbitrary: shaped }, { weight: 1, arbitrary: anyText });
 }
