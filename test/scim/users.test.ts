@@ -175,7 +175,7 @@ describe('SCIM: Users', () => {
 
   it('answers 404 for unknown and malformed ids on every method, never 400 or 500', async () => {
     const u = await t.scim.post('/Users', { schemas: [USER], userName: 'real@example.com' }).expect(201);
-    for (const id of ['00000000-0000-4000-8000-000000000000', 'not-a-uuid', '12345', `${u.body.id}x`, 'x'.repeat(200), '%E2%9C%93', "1'%20OR%20'1'='1"]) {
+    for (const id of ['00000000-0000-4000-8000-000000000000', 'not-a-uuid', '12345', `${u.body.id}x`, 'x'.repeat(200), 'x'.repeat(2000), '%00', '%E2%9C%93', "1'%20OR%20'1'='1"]) {
       expectScimError(await t.scim.get(`/Users/${id}`), 404);
       expectScimError(await t.scim.put(`/Users/${id}`, { schemas: [USER], userName: 'real@example.com' }), 404);
       expectScimError(await t.scim.patch(`/Users/${id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'title', value: 'x' }] }), 404);
