@@ -61,6 +61,9 @@ export function knexConfig(db: DbConfig): Knex.Config {
   let instance: PGlite | undefined;
   return {
     ...common,
+    // One connection serves every query in turn, and opening a fresh data directory (WASM start,
+    // initdb, migrations) can take tens of seconds on a loaded machine: wait longer for it.
+    acquireConnectionTimeout: 120_000,
     client: ClientPgLite as unknown as Knex.Config['client'],
     dialect: 'postgres',
     connection: () => ({ pglite: (instance ??= new PGlite(dir, { extensions: { pg_trgm } as never })) }) as object,

@@ -136,7 +136,8 @@ describe('ops: `npm run token -- client …` (OAuth clients from the command lin
   });
 
   it('creates a client (secret alone on the last stdout line), lists it, rotates and revokes it', async () => {
-    expect((await run('tenant', ['create', '--name', 'acme'])).code).to.equal(0);
+    const tenant = await run('tenant', ['create', '--name', 'acme']);
+    expect(tenant.code, tenant.stderr).to.equal(0);
     const created = await run('token', ['client', 'create', '--name', 'entra', '--rights', 'scim_provisioning']);
     expect(created.code, created.stderr).to.equal(0);
     const lines = created.stdout.trim().split('\n');
