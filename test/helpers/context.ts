@@ -5,6 +5,7 @@ import { buildApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import { buildDeps, type Deps } from '../../src/container';
 import { createDb, knexLog, type Db } from '../../src/db/knex';
+import { scanningLogger } from './log-scan';
 
 export interface TestContext {
   app: Express;
@@ -42,7 +43,9 @@ export async function startTestContext(): Promise<TestContext> {
   const db = createDb(config.db);
   await db.migrate.latest();
   const deps = buildDeps(config, db);
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
+  // LOG_LEVEL=debug (say) prints the app's log for a local investigation; otherwise every line is
+  // produced at trace level and scanned for secrets (test/helpers/log-scan.ts).
+  const logger = process.env.LOG_LEVEL ? pino({ level: process.env.LOG_LEVEL }) : scanningLogger();
   ctx = { app: buildApp(deps, logger), deps, db, config };
   return ctx;
 }

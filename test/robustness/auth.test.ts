@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { hashToken } from '../../src/domain/tokens/token';
 import { testContext } from '../helpers/context';
+import { hasSecretShape } from '../helpers/log-scan';
 import { closeRobustServer, knownSecrets, leakedLines, logLines, rememberSecret, robustUrl } from './helpers/app';
 import { targetKind, wellFormed } from './helpers/requests';
 import { describeRequest, send, type Answer, type RawRequest } from './helpers/send';
@@ -287,6 +288,12 @@ describe('robustness: authentication attacks', function () {
     expect(leaked.length, `secrets in log lines:\n${leaked.slice(0, 5).join('\n')}`).to.equal(0);
     expect(logLines().length).to.be.greaterThan(attempts.length);
     expect(knownSecrets().size).to.be.greaterThan(5);
+    // The whole-run scan (test/hooks.ts) knows secrets only by their shape: every token, session
+    // token, OAuth client secret and access token minted here has it.
+    const minted = [...knownSecrets()].filter((s) => /^rs[tc]_/.test(s));
+    expect(minted.filter((s) => s.startsWith('rst_')).length).to.be.greaterThan(2);
+    expect(minted.filter((s) => s.startsWith('rsc_')).length).to.be.greaterThan(0);
+    for (const s of minted) expect(hasSecretShape(s), `${s.slice(0, 4)}… has no secret shape`).to.equal(true);
   });
 });
 

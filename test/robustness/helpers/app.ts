@@ -5,6 +5,7 @@ import request from 'supertest';
 import { buildApp } from '../../../src/app';
 import { createLogger } from '../../../src/logger';
 import { testContext } from '../../helpers/context';
+import { hasSecretShape } from '../../helpers/log-scan';
 
 /**
  * The robustness suites drive their own instance of the app: the same database and services as
@@ -32,12 +33,10 @@ export function knownSecrets(): ReadonlySet<string> {
   return secrets;
 }
 
-/** Secret-shaped strings: Roster tokens and OAuth client secrets (src/domain/tokens/token.ts). */
-export const SECRET_SHAPES = [/rst_[A-Za-z0-9_-]{40,}/, /rsc_[A-Za-z0-9_-]{40,}/];
 
 /** Log lines that carry a registered secret or a secret-shaped string. */
 export function leakedLines(): string[] {
-  return lines.filter((line) => SECRET_SHAPES.some((re) => re.test(line)) || [...secrets].some((s) => line.includes(s)));
+  return lines.filter((line) => hasSecretShape(line) || [...secrets].some((s) => line.includes(s)));
 }
 
 /** The production logger (its redaction rules) at the most verbose level, writing to memory. */
