@@ -10,6 +10,7 @@ import type { Deps } from './container';
 import { defaultErrorHandler } from './http/common/default-errors';
 import { NotFound } from './domain/errors';
 import { tokenAdminService } from './domain/tokens/token-admin.service';
+import { tokenRuntimeOf } from './domain/tokens/token-runtime';
 import { changesRouter } from './http/changes/router';
 import { cors, securityHeaders } from './http/common/hardening';
 import { rateLimit } from './http/common/rate-limit';
@@ -83,7 +84,7 @@ export function buildApp(deps: Deps, logger: Logger, ops: Ops = createOps(deps))
     });
   }
   // Before body parsing: a refused request costs one counter update and nothing else.
-  app.use(rateLimit(ops.rateLimitStore, { token: config.ops.rateLimit, unauth: config.ops.rateLimitUnauth }, logger));
+  app.use(rateLimit(ops.rateLimitStore, { token: config.ops.rateLimit, unauth: config.ops.rateLimitUnauth, syncMs: config.ops.rateLimitSyncMs }, logger));
 
   // CASE: SCIM clients send trailing slashes (/Users/); the spec has none.
   app.use('/scim/v2', (req, _res, next) => {
@@ -121,6 +122,8 @@ export function buildApp(deps: Deps, logger: Logger, ops: Ops = createOps(deps))
 
   const passport = new Passport();
   passport.use(bearerStrategy(services.tokens));
+  // Verified tokens are cached while this process listens for revocations (server.ts stops it).
+  tokenRuntimeOf(db).listen(logger, { ttlSeconds: config.tokenCacheTtlSeconds });
   app.use(passport.initialize());
   app.use(enforceSecurity(passport));
 

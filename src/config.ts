@@ -23,6 +23,11 @@ export interface Config {
   readonly bootstrapAdmin: boolean;
   /** Lifetime of OAuth access tokens (client credentials), in seconds. */
   readonly oauthTokenTtlSeconds: number;
+  /**
+   * How long a verified token is trusted in process without hearing of a change to it
+   * (TOKEN_CACHE_TTL_SECONDS; revocations are announced by LISTEN/NOTIFY anyway); 0: no cache.
+   */
+  readonly tokenCacheTtlSeconds: number;
   /** Operations: HTTP hardening, rate limits, metrics, audit retention (issue 6). */
   readonly ops: OpsConfig;
 }
@@ -38,6 +43,11 @@ export interface OpsConfig {
   readonly rateLimit: RateLimit;
   /** Per client IP on the unauthenticated endpoints: /oauth/token and /api/v1/session (RATE_LIMIT_UNAUTH_*). */
   readonly rateLimitUnauth: RateLimit;
+  /**
+   * How often each instance reconciles its local token buckets with the shared store, in ms
+   * (RATE_LIMIT_SYNC_MS); 0: every request goes to the store.
+   */
+  readonly rateLimitSyncMs: number;
   /** Redis for the rate-limit counters (shared across instances); unset: PostgreSQL. */
   readonly redisUrl: string | undefined;
   /** Serve /metrics on this port only (unauthenticated), not on the main app; unset: main app, right metrics_read. */
@@ -141,6 +151,7 @@ function opsConfig(env: Env): OpsConfig {
   return Object.freeze({
     rateLimit: { rps: decimal(env, 'RATE_LIMIT_RPS', 100, 1_000_000), burst: int(env, 'RATE_LIMIT_BURST', 1000, 1, 10_000_000) },
     rateLimitUnauth: { rps: decimal(env, 'RATE_LIMIT_UNAUTH_RPS', 20, 1_000_000), burst: int(env, 'RATE_LIMIT_UNAUTH_BURST', 200, 1, 10_000_000) },
+    rateLimitSyncMs: int(env, 'RATE_LIMIT_SYNC_MS', 200, 0, 10_000),
     redisUrl: redisUrl(env),
     metricsPort: optionalInt(env, 'METRICS_PORT', 0, 65535),
     auditRetentionDays: int(env, 'AUDIT_RETENTION_DAYS', 90, 0, 36_500),
@@ -177,6 +188,7 @@ export function loadConfig(env: Env = process.env): Config {
     migrateOnStart: bool(env, 'MIGRATE_ON_START', db.kind === 'pglite'),
     bootstrapAdmin: bool(env, 'BOOTSTRAP_ADMIN', db.kind === 'pglite'),
     oauthTokenTtlSeconds: int(env, 'OAUTH_TOKEN_TTL_SECONDS', 3600, 60, 86_400),
+    tokenCacheTtlSeconds: int(env, 'TOKEN_CACHE_TTL_SECONDS', 30, 0, 3600),
     ops: opsConfig(env),
   });
 }

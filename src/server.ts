@@ -8,6 +8,7 @@ import { createDb, knexLog } from './db/knex';
 import { createLogger } from './logger';
 import { createMetricsServer } from './ops/metrics-server';
 import { createOps } from './ops/ops';
+import { tokenRuntimeOf } from './domain/tokens/token-runtime';
 
 /** Entry point: config → database (migrate when embedded) → app → listen; SIGTERM drains. */
 async function main(): Promise<void> {
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
       clearTimeout(force);
       clearInterval(idleSweep);
       await ops.close().catch((err: unknown) => logger.error({ err }, 'stopping housekeeping or the rate limit store failed'));
+      await tokenRuntimeOf(db).close().catch((err: unknown) => logger.error({ err }, 'stopping the token cache listener failed'));
       await db.destroy().catch((err: unknown) => logger.error({ err }, 'closing the database failed'));
       logger.info('stopped');
       process.exit(0);

@@ -116,10 +116,24 @@ describe('ops: rate limits', () => {
     });
   });
 
-  it('shares the counters between instances (PostgreSQL store)', async () => {
-    const a = appWith({ rateLimit: { rps: 0.01, burst: 2 } });
-    const b = appWith({ rateLimit: { rps: 0.01, burst: 2 } });
+  it('shares the counters between instances (PostgreSQL store), within one reconciliation interval', async () => {
+    const a = appWith({ rateLimit: { rps: 0.01, burst: 2 }, rateLimitSyncMs: 50 });
+    const b = appWith({ rateLimit: { rps: 0.01, burst: 2 }, rateLimitSyncMs: 50 });
     expect(a.ops.rateLimitStore.kind).to.equal('postgres');
+    const token = await t.token(['admin']);
+    await request(a.app).get('/api/v2/groups').set(bearer(token)).expect(200);
+    await request(b.app).get('/api/v2/groups').set(bearer(token)).expect(200);
+    // Instances take from local buckets and reconcile in the background: after one interval,
+    // `a` knows that `b` spent the bucket's second token.
+    await new Promise((r) => setTimeout(r, 300));
+    const refused = await request(a.app).get('/api/v2/groups').set(bearer(token)).expect(429);
+    expectRetryAfter(refused);
+    await request(b.app).get('/api/v2/groups').set(bearer(token)).expect(429);
+  });
+
+  it('asks the store on every request when RATE_LIMIT_SYNC_MS is 0 (exact across instances)', async () => {
+    const a = appWith({ rateLimit: { rps: 0.01, burst: 2 }, rateLimitSyncMs: 0 });
+    const b = appWith({ rateLimit: { rps: 0.01, burst: 2 }, rateLimitSyncMs: 0 });
     const token = await t.token(['admin']);
     await request(a.app).get('/api/v2/groups').set(bearer(token)).expect(200);
     await request(b.app).get('/api/v2/groups').set(bearer(token)).expect(200);

@@ -134,6 +134,65 @@ export async function findPeoplePage(db: Executor, tenantId: string, group: { id
   return { items: ids.flatMap((id) => (byId.has(id) ? [toUser(byId.get(id)!)] : [])), total };
 }
 
+/**
+ * One page of a group's people and their total in ONE statement, group lookup included, for the
+ * common case: a group without rules that the caller may see without a membership check (a token
+ * that does not act as a user, or a public group). The individuals' count is the stored member
+ * count less the nested groups (index-only), the owners are counted (a handful), and each part's
+ * window is cut from its index by offset, the second part's window computed from the first
+ * part's count inside the statement. Undefined when the group is not such a case (not found, not
+ * visible that simply, or with rules for `all`): the general path then decides.
+ */
+export async function findPeoplePageOfPlainGroup(
+  db: Executor,
+  tenantId: string,
+  groupId: string,
+  scope: PeopleScope,
+  q: PeopleQuery,
+  callerIsUser: boolean,
+): Promise<{ items: User[]; total: number } | undefined> {
+  const dir = q.sortOrder === 'desc' ? 'DESC' : 'ASC';
+  const individuals = `SELECT gm.member_id AS id FROM group_members gm WHERE gm.tenant_id = $t AND gm.group_id = $g AND gm.member_kind = 'user'`;
+  const owners = `SELECT o.user_id AS id FROM group_owners o
+                   WHERE o.tenant_id = $t AND o.group_id = $g
+                     AND NOT EXISTS (SELECT 1 FROM group_members x WHERE x.tenant_id = o.tenant_id AND x.group_id = o.group_id AND x.member_kind = 'user' AND x.member_id = o.user_id)`;
+  // Parts in display order: individuals then owners; descending reverses the whole list.
+  const parts = scope === 'direct' ? [{ sql: individuals, count: 'c.individuals' }] : [{ sql: individuals, count: 'c.individuals' }, { sql: owners, count: 'c.owners' }];
+  if (dir === 'DESC') parts.reverse();
+  const first = parts[0];
+  const windows = parts.map((part, i) => {
+    // The first part is cut at the page's own offset; the second starts where the first ends.
+    const offset = i === 0 ? '$offset' : `greatest(0, $offset - (SELECT ${first.count} FROM c))`;
+    const limit = i === 0 ? '$limit' : `greatest(0, $limit - greatest(0, least($limit, (SELECT ${first.count} FROM c) - $offset)))`;
+    return `(SELECT p.id, ${i} AS part FROM (${part.sql} ORDER BY 1 ${dir} LIMIT ${limit} OFFSET ${offset}) p)`;
+  });
+  const sql = `WITH g AS (
+      SELECT member_count, wildcards FROM groups
+       WHERE tenant_id = $t AND id = $g AND (visibility = 'public' OR NOT $user::boolean)
+    ),
+    c AS (
+      SELECT greatest(0, g.member_count - (SELECT count(*) FROM group_members n WHERE n.tenant_id = $t AND n.group_id = $g AND n.member_kind = 'group'))::int AS individuals,
+             ${scope === 'direct' ? '0' : `(SELECT count(*) FROM (${owners}) ow)`}::int AS owners,
+             cardinality(g.wildcards) AS rules
+        FROM g
+    ),
+    page AS (${windows.join(' UNION ALL ')})
+    SELECT c.individuals + c.owners AS total, c.rules, u.${USER_COLUMNS.join(', u.')}
+      FROM c LEFT JOIN (page JOIN users u ON u.tenant_id = $t AND u.id = page.id) ON true
+     ORDER BY page.part, page.id ${dir}`;
+  // Named placeholders keep the statement readable; each becomes a positional binding.
+  const values: Record<string, unknown> = { t: tenantId, g: groupId, user: callerIsUser, offset: q.offset, limit: q.limit };
+  const bindings: unknown[] = [];
+  const positional = sql.replace(/\$(t|g|user|offset|limit)\b/g, (_, name: string) => {
+    bindings.push(values[name]);
+    return '?';
+  });
+  const result = await db.raw(positional, bindings as never[]);
+  const rows = result.rows as (UserRow & { total: number; rules: number })[];
+  if (!rows.length || (scope === 'all' && rows[0].rules > 0)) return undefined;
+  return { items: rows.filter((r) => r.id !== null).map(toUser), total: Number(rows[0].total) };
+}
+
 /** How many groups' rules are decided against a user in one statement. */
 const RULE_BATCH = 100;
 

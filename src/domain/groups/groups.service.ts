@@ -8,13 +8,12 @@ import { actorOf, type Principal } from '../principal';
 import type { Group, GroupChanges, GroupListQuery, NewGroup, Page } from './group';
 import { groupMembersService, viewerOf } from './group-members.service';
 import { assertCanSee } from './groups.policy';
+import { findGroupPageWithTotal } from './groups-page.repository';
 import { q64Service } from './q64';
 import { wildcardsCriteria } from './wildcards';
 import {
-  countGroups,
   deleteGroupRow,
   findGroupById,
-  findGroupPage,
   insertGroup,
   replaceOwners,
   updateGroup,
@@ -81,8 +80,7 @@ export function groupsService(db: Db) {
       if (query.ids && !ids?.length) return { items: [], total: 0 };
       const viewer = await viewerOf(db, p);
       const narrowed = { ...query, ids };
-      const [items, total] = await Promise.all([findGroupPage(db, p.tenantId, narrowed, viewer), countGroups(db, p.tenantId, narrowed, viewer)]);
-      return { items, total };
+      return findGroupPageWithTotal(db, p.tenantId, narrowed, viewer);
     },
 
     ...groupMembersService(db, loadVisibleGroup),

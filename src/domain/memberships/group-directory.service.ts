@@ -13,6 +13,8 @@ import { isUuid } from '../ids';
 import { actorOf, type Principal } from '../principal';
 import { assertVersion, type VersionCondition } from '../versions';
 import { countGroupsWhere, findGroupIdPage, type GroupQuery } from './groups-query.repository';
+import { findFirstMembers, findMemberBatch } from './member-reads.repository';
+import { addUsersInOneStatement, lockGroupRow, removeMembersInOneStatement, type MemberWriteContext } from './member-writes.repository';
 import type { MemberKind, MemberRef } from './membership';
 import {
   classifyIds,
@@ -20,7 +22,6 @@ import {
   deleteMembersExcept,
   deleteMembersWhere,
   findMembersWithDisplay,
-  findMembersWithDisplayAfter,
   insertMembers,
   lockHierarchy,
   removeFromAllGroups,
@@ -56,6 +57,48 @@ export interface GroupMutation {
 }
 
 const memberFields = (groupFields.members as MultiField).sub;
+
+/** Whether the principal may change the members of any group it can see (no ownership needed). */
+function managesEveryGroup(p: Principal): boolean {
+  try {
+    assertCanManageMembers(p, { ownerIds: [] as string[] } as Group);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const versionsOf = (condition: VersionCondition): readonly number[] | undefined =>
+  condition === undefined ? undefined : typeof condition === 'number' ? [condition] : condition;
+
+/**
+ * The one-statement forms of the commonest PATCHes (SCIM add of users, removal by ids or by a
+ * value filter): see member-writes.repository.ts. Undefined when the mutation is of another shape
+ * or the statement declined it; the general path then applies it (and names any error).
+ */
+async function mutateMembersFast(db: Db, p: Principal, groupId: string, m: GroupMutation, condition: VersionCondition): Promise<Group | undefined> {
+  const changes = Object.values(m.changes ?? {}).some((v) => v !== undefined);
+  if (changes || m.replaceMembers || m.next || !isUuid(groupId) || !managesEveryGroup(p)) return undefined;
+  const adds = m.addMembers ?? [];
+  const removes = m.removeMembers ?? [];
+  const c: MemberWriteContext = { tenantId: p.tenantId, groupId: groupId.toLowerCase(), versions: versionsOf(condition), publicOnly: Boolean(p.userId), ...actorOf(p) };
+  if (adds.length && !removes.length && !m.removeMembersWhere) {
+    // CASE: ids named as groups (nesting: hierarchy lock, cycle check) or not ids at all go the general way.
+    if (adds.some((x) => !isUuid(x.id) || x.kind === 'group')) return undefined;
+    const ids = [...new Set(adds.map((x) => x.id.toLowerCase()))].sort();
+    return (await addUsersInOneStatement(db, c, ids))?.group;
+  }
+  if (!adds.length && (removes.length || m.removeMembersWhere)) {
+    const ids = [...new Set(removes.filter((x) => isUuid(x.id)).map((x) => x.id.toLowerCase()))];
+    const kinds = (['user', 'group'] as const).filter((k) => removes.some((x) => x.kind === k || !x.kind));
+    const where = m.removeMembersWhere ? compileCriteria(m.removeMembersWhere, memberFields) : undefined;
+    return inTransaction(db, async (trx) => {
+      await lockGroupRow(trx, c.tenantId, c.groupId);
+      return (await removeMembersInOneStatement(trx, c, ids, kinds, where))?.group;
+    });
+  }
+  return undefined;
+}
 
 /** Resolves member inputs to kind-qualified refs; unknown ids are an InvalidInput naming them. */
 async function resolveMembers(trx: Executor, tenantId: string, inputs: MemberInput[]): Promise<MemberRef[]> {
@@ -143,17 +186,34 @@ export function groupDirectoryService(db: Db) {
     },
 
     /**
-     * Direct members in batches, in a stable order, each batch one short keyset query: a group
-     * of any size streams in constant memory and never holds a connection between batches.
+     * Direct members in batches — nested groups, then users, each by id — for streaming a group
+     * of any size in bounded memory without holding a connection between batches. A group of up
+     * to `firstBatch` members is one statement; a bigger one continues with keyset batches, each
+     * an index range scan from where the previous stopped (member-reads.repository.ts), the next
+     * one read while the caller writes the current one.
      */
-    async *memberBatches(p: Principal, groupId: string, batchSize = 5000): AsyncGenerator<MemberWithDisplay[]> {
-      let after: MemberRef | undefined;
-      for (;;) {
-        const batch = await findMembersWithDisplayAfter(db, p.tenantId, groupId, after, batchSize);
-        if (batch.length) yield batch;
-        if (batch.length < batchSize) return;
-        const last = batch[batch.length - 1];
-        after = { kind: last.kind, id: last.id };
+    async *memberBatches(p: Principal, groupId: string, batchSize = 10_000, firstBatch = 1_000): AsyncGenerator<MemberWithDisplay[]> {
+      const first = await findFirstMembers(db, p.tenantId, groupId, firstBatch);
+      if (first.length) yield first;
+      if (first.length < firstBatch) return;
+      const last = first[first.length - 1];
+      let after: string | undefined = last.id;
+      for (const kind of last.kind === 'group' ? (['group', 'user'] as const) : (['user'] as const)) {
+        const read = (from: string | undefined) => {
+          const batch = findMemberBatch(db, p.tenantId, groupId, kind, from, batchSize);
+          // CASE: a client that goes away abandons the prefetched batch; its failure is nobody's.
+          batch.catch(() => undefined);
+          return batch;
+        };
+        let next = read(after);
+        after = undefined;
+        for (;;) {
+          const batch = await next;
+          const full = batch.length === batchSize;
+          if (full) next = read(batch[batch.length - 1].id);
+          if (batch.length) yield batch;
+          if (!full) break;
+        }
       }
     },
 
@@ -176,6 +236,8 @@ export function groupDirectoryService(db: Db) {
     /** Applies a GroupMutation atomically under the version condition (SCIM If-Match). */
     async mutateGroup(p: Principal, groupId: string, m: GroupMutation, condition?: VersionCondition): Promise<Group> {
       if (m.changes?.name !== undefined && !m.changes.name.trim()) throw new InvalidInput('a group needs a non-empty name', { field: 'name' });
+      const fast = await mutateMembersFast(db, p, groupId, m, condition);
+      if (fast) return fast;
       return inTransaction(db, async (trx) => {
         const before = await loadVisibleGroup(trx, p, groupId, true);
         assertVersion(condition, before.version);

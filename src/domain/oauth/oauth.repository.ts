@@ -30,7 +30,8 @@ export async function revokeOlderSecrets(db: Executor, clientId: string, keep: n
   return db('oauth_client_secrets').whereIn('id', doomed).update({ revoked_at: db.fn.now() });
 }
 
-/** Revokes every live access token issued to a client. */
-export async function revokeAccessTokens(db: Executor, clientId: string): Promise<number> {
-  return db('api_tokens').where({ kind: 'oauth_access', name: `oauth:${clientId}` }).whereNull('revoked_at').update({ revoked_at: db.fn.now() });
+/** Revokes every live access token issued to a client; returns their ids. */
+export async function revokeAccessTokens(db: Executor, clientId: string): Promise<string[]> {
+  const rows: { id: string }[] = await db('api_tokens').where({ kind: 'oauth_access', name: `oauth:${clientId}` }).whereNull('revoked_at').update({ revoked_at: db.fn.now() }).returning('id');
+  return rows.map((r) => r.id);
 }

@@ -5,6 +5,7 @@ import { InvalidInput, NotFound, Unauthenticated } from '../errors';
 import { isUuid } from '../ids';
 import { isRight, RIGHTS } from '../rights';
 import { generateToken, hashToken } from '../tokens/token';
+import { tokenRuntimeOf } from '../tokens/token-runtime';
 import { insertToken, revokeTokens } from '../tokens/tokens.repository';
 import { findActiveSecretHashes, findClient, insertSecret, revokeAccessTokens, revokeOlderSecrets } from './oauth.repository';
 
@@ -55,15 +56,21 @@ export function oauthService(db: Db, ttlSeconds: number) {
       return secret;
     },
 
-    /** Revokes a client and every access token it obtained. */
+    /**
+     * Revokes a client and every access token it obtained. The rows' triggers notify every
+     * instance at commit; this one forgets its cached tokens as soon as the commit is done.
+     */
     async revokeClient(clientId: string): Promise<void> {
       if (!isUuid(clientId)) throw new NotFound('oauth client', clientId);
+      let announced: Promise<void> = Promise.resolve();
       await inTransaction(db, async (trx) => {
         const client = await findClient(trx, clientId);
         if (!client) throw new NotFound('oauth client', clientId);
-        await revokeTokens(trx, { id: clientId });
-        await revokeAccessTokens(trx, clientId);
+        const ids = [...(await revokeTokens(trx, { id: clientId })), ...(await revokeAccessTokens(trx, clientId))];
+        announced = tokenRuntimeOf(trx).invalidateAfterCommit(trx, ids);
       });
+      // CASE: inside a caller's transaction the commit is still to come; the caller waits.
+      if (!(db as { isTransaction?: boolean }).isTransaction) await announced;
     },
 
     /** Exchanges client credentials for an access token; any mismatch is Unauthenticated. */

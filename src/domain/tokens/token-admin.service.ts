@@ -7,6 +7,7 @@ import { oauthService } from '../oauth/oauth.service';
 import { actorOf, type Principal } from '../principal';
 import type { TokenRecord } from './token';
 import { findManagedToken, findManagedTokenPage } from './token-admin.repository';
+import { tokenRuntimeOf } from './token-runtime';
 import { revokeTokens } from './tokens.repository';
 import { tokensService } from './tokens.service';
 
@@ -34,10 +35,20 @@ export function tokenAdminService(db: Db, oauthTokenTtlSeconds: number) {
     return found;
   };
 
-  return {
-    listTokens: (p: Principal, page: { offset: number; limit: number }) => findManagedTokenPage(db, p.tenantId, page.offset, page.limit),
+  // Last uses are written in the background; this instance's pending ones go first, so what
+  // an administrator reads here is up to date.
+  const writeLastUses = () => tokenRuntimeOf(db).usage.flush();
 
-    getToken: (p: Principal, id: string) => find(p, id),
+  return {
+    async listTokens(p: Principal, page: { offset: number; limit: number }) {
+      await writeLastUses();
+      return findManagedTokenPage(db, p.tenantId, page.offset, page.limit);
+    },
+
+    async getToken(p: Principal, id: string) {
+      await writeLastUses();
+      return find(p, id);
+    },
 
     /** Mints a token or registers an OAuth client; `secret` is the token or the client secret. */
     async createToken(p: Principal, input: NewManagedToken): Promise<{ record: TokenRecord; secret: string }> {
@@ -69,10 +80,12 @@ export function tokenAdminService(db: Db, oauthTokenTtlSeconds: number) {
 
     /**
      * Revokes a token, or an OAuth client with every access token it obtained. Takes effect on
-     * the next request on every instance (each request looks its token up). Revoking a revoked
-     * token changes nothing.
+     * the next request here (the cache is emptied once the transaction commits) and on other
+     * instances as soon as the trigger's notification reaches them (token-listener.ts).
+     * Revoking a revoked token changes nothing.
      */
     async revokeToken(p: Principal, id: string): Promise<void> {
+      let announced: Promise<void> = Promise.resolve();
       await inTransaction(db, async (trx) => {
         const before = await find(p, id, trx, true);
         if (before.revokedAt) return;
@@ -80,7 +93,10 @@ export function tokenAdminService(db: Db, oauthTokenTtlSeconds: number) {
         else await revokeTokens(trx, { id, tenantId: p.tenantId });
         const after = (await findManagedToken(trx, p.tenantId, id)) as TokenRecord;
         await insertAuditEvent(trx, { tenantId: p.tenantId, ...actorOf(p), action: 'token.revoked', resourceType: 'token', resourceId: id, before: auditView(before), after: auditView(after) });
+        // The token's own row announces the change in every case (an OAuth client's row too).
+        announced = tokenRuntimeOf(trx).invalidateAfterCommit(trx, [id]);
       });
+      await announced;
     },
   };
 }

@@ -66,12 +66,20 @@ export async function findLiveTokenByHash(db: Executor, tokenHash: string): Prom
   return row ? toRecord(row) : undefined;
 }
 
-/** Records use at most once a minute per token, so reads do not turn into writes. */
-export async function touchToken(db: Executor, id: string): Promise<void> {
-  await db('api_tokens')
-    .where({ id })
-    .where((q) => q.whereNull('last_used_at').orWhere('last_used_at', '<', db.raw("now() - interval '1 minute'")))
-    .update({ last_used_at: db.fn.now() });
+/**
+ * Records when tokens were used, many at once (the usage recorder batches them): each row takes
+ * the given time unless it already holds one less than `minIntervalSeconds` older, so instances
+ * that saw the same token do not rewrite its row over and over. Rows are updated in id order.
+ */
+export async function touchTokens(db: Executor, uses: { id: string; at: Date }[], minIntervalSeconds: number): Promise<void> {
+  if (!uses.length) return;
+  const sorted = [...uses].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  await db.raw(
+    `UPDATE api_tokens t SET last_used_at = u.at
+       FROM (SELECT * FROM unnest(?::uuid[], ?::timestamptz[]) AS x(id, at) ORDER BY id) u
+      WHERE t.id = u.id AND (t.last_used_at IS NULL OR t.last_used_at < u.at - make_interval(secs => ?))`,
+    [sorted.map((u) => u.id), sorted.map((u) => u.at.toISOString()), minIntervalSeconds],
+  );
 }
 
 export async function findTokens(db: Executor, tenantId?: string): Promise<TokenRecord[]> {
@@ -80,13 +88,14 @@ export async function findTokens(db: Executor, tenantId?: string): Promise<Token
   return (await q).map(toRecord);
 }
 
-/** Revokes a token by id (or by name within a tenant); returns how many were revoked. */
-export async function revokeTokens(db: Executor, where: { id?: string; tenantId?: string; name?: string }): Promise<number> {
+/** Revokes a token by id (or by name within a tenant); returns the ids revoked. */
+export async function revokeTokens(db: Executor, where: { id?: string; tenantId?: string; name?: string }): Promise<string[]> {
   // An empty filter would revoke every token of every tenant: never.
   if (!where.id && !where.name) throw new Error('revokeTokens needs an id or a name');
   const q = db('api_tokens').whereNull('revoked_at');
   if (where.id) q.where({ id: where.id });
   if (where.tenantId) q.where({ tenant_id: where.tenantId });
   if (where.name) q.where({ name: where.name });
-  return q.update({ revoked_at: db.fn.now() });
+  const rows: { id: string }[] = await q.update({ revoked_at: db.fn.now() }).returning('id');
+  return rows.map((r) => r.id);
 }

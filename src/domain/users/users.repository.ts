@@ -69,9 +69,24 @@ function filtered(db: Executor, tenantId: string, query: UserListQuery): Knex.Qu
   return q;
 }
 
-/** One page of users in a deterministic order (sort attribute, then creation order). */
+/**
+ * One page of users in a deterministic order (sort attribute, then creation order). The common
+ * case — creation order, no filter, a startIndex past the first page — first finds the page's
+ * positions with an index-only scan of (tenant_id, seq) and only then reads those rows, so the
+ * rows skipped by the offset are never fetched.
+ */
 export async function findUserPage(db: Executor, tenantId: string, query: UserListQuery): Promise<User[]> {
   if (query.limit <= 0) return [];
+  const plain = !query.sortBy && !query.criteria && query.userName === undefined && query.afterSeq === undefined && query.beforeSeq === undefined;
+  if (plain && query.offset > 0) {
+    const positions = db('users').select('seq').where('tenant_id', tenantId).orderBy('seq').offset(query.offset).limit(query.limit);
+    const rows = await db('users as u')
+      .select(columns.map((c) => `u.${c}`))
+      .where('u.tenant_id', tenantId)
+      .whereIn('u.seq', positions)
+      .orderBy('u.seq');
+    return rows.map(toUser);
+  }
   const q = filtered(db, tenantId, query).select(columns.map((c) => `u.${c}`));
   const dir = query.sortOrder === 'desc' ? 'desc' : 'asc';
   if (query.afterSeq !== undefined) q.where('u.seq', '>', query.afterSeq);

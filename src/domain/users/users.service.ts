@@ -1,7 +1,7 @@
 import type { Db } from '../../db/knex';
 import { inTransaction } from '../../db/transaction';
 import { insertAuditEvent } from '../audit/audit.repository';
-import { InvalidInput, NotFound } from '../errors';
+import { AlreadyExists, InvalidInput, NotFound } from '../errors';
 import { assertVersion, type VersionCondition } from '../versions';
 import { hashPassword } from './passwords';
 import type { Page } from '../groups/group';
@@ -9,7 +9,8 @@ import { isUuid } from '../ids';
 import { removeFromAllGroups } from '../memberships/memberships.repository';
 import { actorOf, type Principal } from '../principal';
 import type { NewUser, User, UserChanges, UserFields, UserGroupRef, UserListQuery } from './user';
-import { countUsers, deleteUserRow, findGroupsOfUsers, findUserById, findUserPage, insertUser, updateUser } from './users.repository';
+import { countUsers, deleteUserRow, findGroupsOfUsers, findUserById, findUserPage, updateUser } from './users.repository';
+import { insertUsersWithAudit } from './users.writes';
 
 function auditView(u: User): Record<string, unknown> {
   const { tenantId: _t, seq: _s, createdAt: _c, ...rest } = u;
@@ -56,14 +57,35 @@ export function usersService(db: Db) {
   }
 
   return {
+    /** Creates a user and its audit event in one statement; a taken userName is AlreadyExists. */
     async createUser(p: Principal, input: NewUser): Promise<User> {
       checkUserName(input.userName);
-      const row = await withPasswordHash(input);
-      return inTransaction(db, async (trx) => {
-        const user = await insertUser(trx, p.tenantId, row);
-        await insertAuditEvent(trx, { tenantId: p.tenantId, ...actorOf(p), action: 'user.created', resourceType: 'user', resourceId: user.id, after: auditView(user) });
-        return user;
-      });
+      const [user] = await insertUsersWithAudit(db, p.tenantId, [await withPasswordHash(input)], actorOf(p));
+      if (!user) throw new AlreadyExists('user', 'userName');
+      return user;
+    },
+
+    /**
+     * Creates several users (SCIM Bulk), one statement for all; each user is a change on its
+     * own with its own event. Per input, in order: the user, or the error that refused it
+     * (InvalidInput, or AlreadyExists for a userName already taken, by then or by an earlier input).
+     */
+    async createUsers(p: Principal, inputs: NewUser[]): Promise<(User | Error)[]> {
+      const prepared = await Promise.all(
+        inputs.map(async (input) => {
+          try {
+            checkUserName(input.userName);
+            return await withPasswordHash(input);
+          } catch (err) {
+            if (err instanceof Error) return err;
+            throw err;
+          }
+        }),
+      );
+      const valid = prepared.filter((x): x is Exclude<typeof x, Error> => !(x instanceof Error));
+      const created = await insertUsersWithAudit(db, p.tenantId, valid, actorOf(p));
+      let i = 0;
+      return prepared.map((x) => (x instanceof Error ? x : (created[i++] ?? new AlreadyExists('user', 'userName'))));
     },
 
     async getUser(p: Principal, id: string): Promise<User> {

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { RateLimited } from '../../domain/errors';
-import type { RateLimit, RateLimitStore } from '../../domain/ratelimit/rate-limit';
+import { localBuckets } from '../../domain/ratelimit/local-buckets';
+import type { RateLimit, RateLimitStore, Verdict } from '../../domain/ratelimit/rate-limit';
 
 /** Endpoints used before a client holds a token: limited per client address instead. */
 const UNAUTHENTICATED = /^\/(?:oauth\/token|api\/v1\/session)(?:\/|$)/;
@@ -32,23 +33,32 @@ export function bucketOf(req: Request, limits: { token: RateLimit; unauth: RateL
 
 /**
  * Rate limits per token (and per client address on the unauthenticated endpoints). Runs before
- * body parsing and validation, so a refused request costs one store round trip; the 429 leaves
- * as RateLimited, rendered by the dialect's error renderer with an integer Retry-After. When the
- * store fails, requests pass (a broken limiter must not take the service down) and it is logged.
+ * body parsing and validation. A warm key is decided in process, from a local bucket that this
+ * instance reconciles with the shared store every `syncMs` (domain/ratelimit/local-buckets.ts),
+ * so an allowed or refused request costs no round trip; `syncMs` 0 (or a store that cannot
+ * reconcile) asks the store on every request. The 429 leaves as RateLimited, rendered by the
+ * dialect's error renderer with an integer Retry-After. When the store fails, requests pass
+ * (a broken limiter must not take the service down) and it is logged.
  */
-export function rateLimit(store: RateLimitStore, limits: { token: RateLimit; unauth: RateLimit }, logger: Logger) {
+export function rateLimit(store: RateLimitStore, limits: { token: RateLimit; unauth: RateLimit; syncMs?: number }, logger: Logger) {
   let lastWarning = 0;
+  const warn = (err: unknown) => {
+    if (Date.now() - lastWarning > 60_000) {
+      lastWarning = Date.now();
+      logger.warn({ err, store: store.kind }, 'rate limit store unavailable: requests pass unlimited (or limited by this instance alone)');
+    }
+  };
+  const syncMs = limits.syncMs ?? 0;
+  const local = store.reconcile && syncMs > 0 ? localBuckets(store as Parameters<typeof localBuckets>[0], { syncMs, onError: warn }) : undefined;
+  const take = (key: string, limit: RateLimit): Promise<Verdict> => (local ? local.take(key, limit) : store.take(key, limit));
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const bucket = bucketOf(req, limits);
     if (!bucket) return next();
     let verdict;
     try {
-      verdict = await store.take(bucket.key, bucket.limit);
+      verdict = await take(bucket.key, bucket.limit);
     } catch (err) {
-      if (Date.now() - lastWarning > 60_000) {
-        lastWarning = Date.now();
-        logger.warn({ err, store: store.kind }, 'rate limit store unavailable: requests pass unlimited');
-      }
+      warn(err);
       return next();
     }
     if (verdict.allowed) return next();

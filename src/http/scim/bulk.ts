@@ -171,6 +171,48 @@ async function execute(services: Services, p: Principal, op: BulkOp, base: strin
   }
 }
 
+/** A POST of a user: the operations a Bulk runs many at a time. */
+const isUserCreate = (op: BulkOp) => op.method === 'POST' && /^\/Users\/?$/i.test(op.path);
+
+/**
+ * The run of user creates at the head of the queue that can go together: each already runnable
+ * (every bulkId it references created), none referencing another of the run. Empty when
+ * `failOnErrors` is set: then each error must be counted before the next operation runs.
+ */
+function userCreateRun(pending: BulkOp[], created: Map<string, string>, failOnErrors: number | undefined): BulkOp[] {
+  if (failOnErrors) return [];
+  const run: BulkOp[] = [];
+  for (const op of pending) {
+    if (!isUserCreate(op) || ![...op.deps].every((d) => created.has(d))) break;
+    run.push(op);
+  }
+  return run.length > 1 ? run : [];
+}
+
+/**
+ * Runs a run of user creates as one multi-row statement (users.createUsers). Each operation
+ * still succeeds or fails alone (a taken userName is that operation's 409); what changes is
+ * that their rows go to the database together. The results are in the operations' order.
+ */
+async function executeUserCreates(services: Services, p: Principal, ops: BulkOp[], created: Map<string, string>): Promise<{ op: BulkOp; out?: { status: number; id: string; version: number }; err?: unknown }[]> {
+  const inputs = ops.map((op) => {
+    try {
+      return userInput(coerceResource('User', substitute(op.data, created)));
+    } catch (err) {
+      return { err };
+    }
+  });
+  const valid = inputs.filter((x): x is ReturnType<typeof userInput> => !('err' in x));
+  const outcomes = await services.users.createUsers(p, valid);
+  let i = 0;
+  return ops.map((op, k) => {
+    const input = inputs[k];
+    if ('err' in input) return { op, err: input.err };
+    const outcome = outcomes[i++];
+    return outcome instanceof Error ? { op, err: outcome } : { op, out: { status: 201, id: outcome.id, version: outcome.version } };
+  });
+}
+
 function errorResult(op: BulkOp, err: unknown, req?: Request): BulkResult {
   const known = scimErrorOf(err);
   if (!known) req?.log?.error({ err, reqId: req.id, operation: op.index + 1 }, 'unexpected error in bulk operation');
@@ -211,7 +253,39 @@ export function bulkHandler(services: Services) {
       }
     };
 
+    const success = (op: BulkOp, out: { status: number; id?: string; version?: number }, path: string) => {
+      if (op.bulkId && out.id) created.set(op.bulkId, out.id);
+      const typePath = /^\/?users/i.test(path) ? 'Users' : 'Groups';
+      record(op, {
+        method: op.method,
+        ...(op.bulkId ? { bulkId: op.bulkId } : {}),
+        ...(out.version !== undefined ? { version: etagOf(out.version) } : {}),
+        ...(out.id && op.method !== 'DELETE' ? { location: `${base}/${typePath}/${out.id}` } : {}),
+        status: String(out.status),
+      });
+    };
+
+    let serialLeft = 0;
     while (pending.length && !(failOnErrors && errors >= failOnErrors)) {
+      // CASE: an identity provider's initial sync is a long run of user creates: one statement for the run.
+      const run = serialLeft > 0 ? [] : userCreateRun(pending, created, failOnErrors);
+      serialLeft = Math.max(0, serialLeft - 1);
+      if (run.length) {
+        pending = pending.slice(run.length);
+        try {
+          for (const r of await executeUserCreates(services, p, run, created)) {
+            if (r.out) success(r.op, r.out, r.op.path);
+            else record(r.op, errorResult(r.op, r.err, req));
+          }
+          continue;
+        } catch (err) {
+          // The statement as a whole failed (a value the database refused): run them one by one.
+          req.log?.debug?.({ err }, 'bulk user creates fell back to one statement each');
+          pending = [...run, ...pending];
+          serialLeft = run.length;
+          continue;
+        }
+      }
       const ready = pending.find((o) => [...o.deps].every((d) => created.has(d) || failed.has(d) || !defined.has(d)));
       if (!ready) {
         // Every remaining operation waits on another remaining one: a cycle.
@@ -230,16 +304,7 @@ export function bulkHandler(services: Services) {
       }
       try {
         const resolved = { ...ready, path: substitutePath(ready.path, created), data: substitute(ready.data, created) as Json };
-        const out = await execute(services, p, resolved, base);
-        if (ready.bulkId && out.id) created.set(ready.bulkId, out.id);
-        const typePath = /^\/?users/i.test(resolved.path) ? 'Users' : 'Groups';
-        record(ready, {
-          method: ready.method,
-          ...(ready.bulkId ? { bulkId: ready.bulkId } : {}),
-          ...(out.version !== undefined ? { version: etagOf(out.version) } : {}),
-          ...(out.id && ready.method !== 'DELETE' ? { location: `${base}/${typePath}/${out.id}` } : {}),
-          status: String(out.status),
-        });
+        success(ready, await execute(services, p, resolved, base), resolved.path);
       } catch (err) {
         record(ready, errorResult(ready, err, req));
       }

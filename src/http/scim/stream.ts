@@ -3,17 +3,43 @@ import type { Group } from '../../domain/groups/group';
 import type { MemberWithDisplay } from '../../domain/memberships/memberships.repository';
 import { etagOf, presentGroup } from './present';
 
-function memberJson(m: MemberWithDisplay, base: string): string {
-  return JSON.stringify({
-    value: m.id,
-    $ref: `${base}/${m.kind === 'user' ? 'Users' : 'Groups'}/${m.id}`,
-    ...(m.display !== null ? { display: m.display } : {}),
-    type: m.kind === 'user' ? 'User' : 'Group',
-  });
+/**
+ * The JSON of a batch of members, written by hand: this is the hot loop of a million-member
+ * GET, and one template per member is several times cheaper than building and stringifying an
+ * object. Ids are UUIDs from the database (nothing to escape); the base URL and display names
+ * go through JSON.stringify. Same fields and order as presentGroup's members.
+ */
+function membersJson(batch: MemberWithDisplay[], base: string): string {
+  const users = `,"$ref":${JSON.stringify(`${base}/Users/`).slice(0, -1)}`;
+  const groups = `,"$ref":${JSON.stringify(`${base}/Groups/`).slice(0, -1)}`;
+  const parts = new Array<string>(batch.length);
+  for (let i = 0; i < batch.length; i++) {
+    const m = batch[i];
+    const user = m.kind === 'user';
+    parts[i] =
+      `{"value":"${m.id}"${user ? users : groups}${m.id}"` +
+      (m.display !== null ? `,"display":${JSON.stringify(m.display)}` : '') +
+      (user ? ',"type":"User"}' : ',"type":"Group"}');
+  }
+  return parts.join(',');
 }
 
+/** Writes a chunk, waiting while the client is slower than we are (backpressure). */
 async function write(res: Response, chunk: string): Promise<void> {
-  if (!res.write(chunk)) await new Promise<void>((resolve) => res.once('drain', resolve));
+  if (res.write(chunk)) return;
+  await new Promise<void>((resolve, reject) => {
+    const drained = () => {
+      res.off('close', closed);
+      resolve();
+    };
+    // CASE: a client that goes away never drains; stop reading members for it.
+    const closed = () => {
+      res.off('drain', drained);
+      reject(new Error('the client closed the connection'));
+    };
+    res.once('drain', drained);
+    res.once('close', closed);
+  });
 }
 
 /**
@@ -42,7 +68,7 @@ async function writeGroup(res: Response, g: Group, batches: AsyncIterable<Member
   await write(res, `${opening.slice(0, -1)},"members":[`);
   let first = true;
   for await (const batch of batches) {
-    const text = batch.map((m) => memberJson(m, base)).join(',');
+    const text = membersJson(batch, base);
     await write(res, first ? text : `,${text}`);
     first = false;
   }

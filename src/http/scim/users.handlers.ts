@@ -33,7 +33,8 @@ export async function searchUsers(services: Services, p: Principal, req: Request
     limit: cursorMode ? params.count + 1 : params.count,
     afterSeq: params.cursor?.afterSeq,
     beforeSeq: params.cursor?.beforeSeq,
-    skipCount: cursorMode,
+    // The total is worked out below, only when the page cannot tell it.
+    skipCount: true,
   });
   let items: User[] = page.items;
   let nextCursor: string | undefined;
@@ -45,11 +46,24 @@ export async function searchUsers(services: Services, p: Principal, req: Request
     if (items.length && (more || backwards)) nextCursor = encodeCursor({ a: items[items.length - 1].seq });
     if (items.length && (params.cursor?.afterSeq !== undefined || (backwards && more))) previousCursor = encodeCursor({ b: items[0].seq });
   }
-  const groups = wants('groups', params.attributes, params.excludedAttributes)
-    ? await services.users.groupsOfUsers(p, items.map((u) => u.id))
-    : undefined;
+  const [groups, totalResults] = await Promise.all([
+    wants('groups', params.attributes, params.excludedAttributes) && items.length ? services.users.groupsOfUsers(p, items.map((u) => u.id)) : undefined,
+    cursorMode ? undefined : totalOf(services, p, params, items.length),
+  ]);
   const resources = items.map((u) => project(presentUser(u, groups?.get(u.id), base), params.attributes, params.excludedAttributes));
-  return listResponse(resources, cursorMode ? { nextCursor, previousCursor } : { totalResults: page.total, startIndex: params.startIndex });
+  return listResponse(resources, cursorMode ? { nextCursor, previousCursor } : { totalResults, startIndex: params.startIndex });
+}
+
+/**
+ * totalResults of an index page (RFC 7644 §3.4.2.4). A page shorter than asked for ends the
+ * results, so it tells the total by itself (a `userName eq` lookup, the last page); only a full
+ * or empty-past-the-end page needs a count, which for an unfiltered list comes from the tenant's
+ * counters (no count(*) over the tenant's users).
+ */
+async function totalOf(services: Services, p: Principal, params: ListParams, found: number): Promise<number> {
+  const offset = params.startIndex - 1;
+  if (found < params.count && (found > 0 || offset === 0)) return offset + found;
+  return (await services.users.listUsers(p, { criteria: params.criteria, offset: 0, limit: 0 })).total;
 }
 
 /** /Users handlers: parse SCIM → core → present (RFC 7644 §3). */

@@ -1,0 +1,59 @@
+import type { Group } from './group';
+
+/**
+ * A `groups` row (with its owner ids aggregated) and its mapping to Group, for the statements
+ * that return groups outside groups.repository.ts (kept in step with its own mapping).
+ */
+
+export interface GroupRow {
+  id: string;
+  seq: string | number;
+  tenant_id: string;
+  name: string;
+  key: string | null;
+  external_id: string | null;
+  description: string | null;
+  type: Group['type'];
+  visibility: Group['visibility'];
+  state: Group['state'];
+  rules_visible: boolean;
+  images: unknown[];
+  addresses: unknown[];
+  properties: Record<string, unknown>;
+  wildcards: string[];
+  system: boolean;
+  owner_user_id: string | null;
+  owner_ids: string[] | null;
+  member_count: number;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function toGroup(r: GroupRow): Group {
+  return {
+    id: r.id,
+    seq: Number(r.seq),
+    tenantId: r.tenant_id,
+    name: r.name,
+    key: r.key,
+    externalId: r.external_id,
+    description: r.description,
+    type: r.type,
+    visibility: r.visibility,
+    state: r.state,
+    rulesVisible: r.rules_visible,
+    images: r.images,
+    addresses: r.addresses,
+    properties: r.properties,
+    wildcards: r.wildcards,
+    system: r.system,
+    ownerUserId: r.owner_user_id,
+    ownerIds: r.owner_ids ?? [],
+    memberCount: r.member_count,
+    version: r.version,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+

@@ -1,0 +1,148 @@
+import type { CompiledSql } from '../../db/criteria-sql';
+import { translateDbError } from '../../db/pg-errors';
+import type { Executor } from '../../db/transaction';
+import type { Group } from '../groups/group';
+import { toGroup, type GroupRow } from '../groups/group-rows';
+
+/**
+ * Membership changes as ONE statement each: lock the group row, check the version condition and
+ * that every id is a user of the tenant, insert or delete the membership rows, bump the stored
+ * count and version, and append the audit event, returning the group as it is afterwards. No
+ * member is read, whatever the group's size.
+ *
+ * The statement never reports a domain error itself: when anything is unusual (no such group or
+ * one the caller must not see, a version mismatch, an id that is not a user), it writes nothing
+ * and answers `undefined`, and the service runs its general path, which names the error.
+ */
+
+export interface MemberWriteContext {
+  tenantId: string;
+  groupId: string;
+  /** Accepted versions (SCIM If-Match); undefined: any. An empty list matches none. */
+  versions?: readonly number[];
+  /** Only a public group may be changed here (the caller acts as a user: visibility applies). */
+  publicOnly: boolean;
+  actorTokenId: string;
+  actorUserId: string | null;
+}
+
+export interface MemberWriteResult {
+  group: Group;
+  /** Rows added minus rows removed. */
+  delta: number;
+}
+
+/** The locked group row (`g`) and the condition it must meet (`ok`), shared by both statements. */
+function lockedGroup(c: MemberWriteContext): CompiledSql {
+  return {
+    sql: `g AS (
+            SELECT * FROM groups
+             WHERE tenant_id = ? AND id = ? AND (NOT ?::boolean OR visibility = 'public')
+             FOR UPDATE
+          )`,
+    bindings: [c.tenantId, c.groupId, c.publicOnly],
+  };
+}
+
+/** The version bump, the audit event and the group afterwards, given `g`, `ok` and `n(delta)`. */
+function bumpAuditReturn(c: MemberWriteContext): CompiledSql {
+  return {
+    sql: `upd AS (
+            UPDATE groups gg SET member_count = gg.member_count + n.delta, version = gg.version + 1, updated_at = now()
+              FROM n WHERE gg.tenant_id = ? AND gg.id = ? AND n.touched
+            RETURNING gg.*
+          ),
+          ev AS (
+            INSERT INTO audit_events (tenant_id, actor_token_id, actor_user_id, action, resource_type, resource_id, before, after)
+            SELECT ?, ?, ?, 'group.updated', 'group', ?,
+                   jsonb_build_object('name', ok.name, 'externalId', ok.external_id, 'memberCount', ok.member_count, 'version', ok.version),
+                   jsonb_build_object('name', upd.name, 'externalId', upd.external_id, 'memberCount', upd.member_count, 'version', upd.version,
+                                      'changes', '{}'::jsonb, 'memberDelta', n.delta)
+              FROM upd, ok, n
+          )
+          SELECT r.*, n.delta, (SELECT count(*) FROM ok)::int AS ok,
+                 coalesce((SELECT array_agg(o.user_id::text ORDER BY o.user_id) FROM group_owners o
+                            WHERE o.tenant_id = r.tenant_id AND o.group_id = r.id), '{}') AS owner_ids
+            FROM (SELECT * FROM upd UNION ALL SELECT * FROM g WHERE NOT EXISTS (SELECT 1 FROM upd)) r, n`,
+    bindings: [c.tenantId, c.groupId, c.tenantId, c.actorTokenId, c.actorUserId, c.groupId],
+  };
+}
+
+function resultOf(rows: (GroupRow & { delta: number; ok: number })[]): MemberWriteResult | undefined {
+  const row = rows[0];
+  if (!row || !row.ok) return undefined;
+  return { group: toGroup(row), delta: Number(row.delta) };
+}
+
+/**
+ * Adds users (distinct, lower-case uuids) to a group in one statement. Each user row is
+ * key-share locked, so a concurrent delete of the user cannot leave a dangling membership; the
+ * group row is locked first, as every membership writer does, so writers cannot deadlock on it.
+ * Undefined when the general path must decide (see above).
+ */
+export async function addUsersInOneStatement(db: Executor, c: MemberWriteContext, userIds: string[]): Promise<MemberWriteResult | undefined> {
+  const g = lockedGroup(c);
+  const tail = bumpAuditReturn(c);
+  const sql = `WITH ${g.sql},
+     want AS (SELECT DISTINCT w AS id FROM unnest(?::uuid[]) AS w),
+     found AS (
+       SELECT u.id FROM users u
+        WHERE u.tenant_id = ? AND u.id IN (SELECT id FROM want) AND EXISTS (SELECT 1 FROM g)
+        FOR KEY SHARE OF u
+     ),
+     ok AS (
+       SELECT g.* FROM g
+        WHERE (?::int[] IS NULL OR g.version = ANY(?::int[]))
+          AND (SELECT count(*) FROM found) = (SELECT count(*) FROM want)
+     ),
+     ins AS (
+       INSERT INTO group_members (tenant_id, group_id, member_kind, member_id)
+       SELECT ?, ?, 'user', f.id FROM found f WHERE EXISTS (SELECT 1 FROM ok) ORDER BY f.id
+       ON CONFLICT DO NOTHING
+       RETURNING 1
+     ),
+     n AS (SELECT count(*)::int AS delta, count(*) > 0 AS touched FROM ins),
+     ${tail.sql}`;
+  const bindings = [...g.bindings, userIds, c.tenantId, c.versions ?? null, c.versions ?? null, c.tenantId, c.groupId, ...tail.bindings];
+  // CASE: it runs outside any transaction of ours (it is one on its own), so errors are translated here.
+  const result = await db.raw(sql, bindings as never[]).catch((err: unknown) => {
+    throw translateDbError(err);
+  });
+  return resultOf(result.rows);
+}
+
+/**
+ * Removes members in one statement: the ids (of the given kinds) and those matching `where`
+ * (compiled over `gm`). Run it in a transaction that already holds the group's row lock: a
+ * statement's snapshot is taken when it starts, and a DELETE must see members added by writers
+ * that committed while it waited for the lock.
+ */
+export async function removeMembersInOneStatement(
+  db: Executor,
+  c: MemberWriteContext,
+  ids: string[],
+  kinds: string[],
+  where: CompiledSql | undefined,
+): Promise<MemberWriteResult | undefined> {
+  const g = lockedGroup(c);
+  const tail = bumpAuditReturn(c);
+  const result = await db.raw(
+    `WITH ${g.sql},
+     ok AS (SELECT g.* FROM g WHERE (?::int[] IS NULL OR g.version = ANY(?::int[]))),
+     del AS (
+       DELETE FROM group_members gm
+        WHERE gm.tenant_id = ? AND gm.group_id = ? AND EXISTS (SELECT 1 FROM ok)
+          AND ((gm.member_id = ANY(?::uuid[]) AND gm.member_kind = ANY(?::text[])) OR (${where?.sql ?? 'false'}))
+       RETURNING 1
+     ),
+     n AS (SELECT -count(*)::int AS delta, count(*) > 0 AS touched FROM del),
+     ${tail.sql}`,
+    [...g.bindings, c.versions ?? null, c.versions ?? null, c.tenantId, c.groupId, ids, kinds, ...(where?.bindings ?? []), ...tail.bindings] as never[],
+  );
+  return resultOf(result.rows);
+}
+
+/** Takes the group's row lock for the rest of the transaction (before a removal statement). */
+export async function lockGroupRow(db: Executor, tenantId: string, groupId: string): Promise<void> {
+  await db.raw('SELECT 1 FROM groups WHERE tenant_id = ? AND id = ? FOR UPDATE', [tenantId, groupId]);
+}

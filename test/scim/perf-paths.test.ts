@@ -1,0 +1,108 @@
+import { expect } from 'chai';
+import request from 'supertest';
+import { tokenRuntimeOf } from '../../src/domain/tokens/token-runtime';
+import { testContext } from '../helpers/context';
+import { newTenant, type TestTenant } from '../helpers/factories';
+import { bearer } from '../helpers/http';
+import { appWith } from '../ops/helpers';
+
+/** The SQL the app sends while one request runs (the token is warm, rate limits reconcile rarely). */
+async function statementsOf(send: () => Promise<unknown>): Promise<string[]> {
+  const { db } = testContext();
+  const seen: string[] = [];
+  const onQuery = (q: { sql: string }) => seen.push(q.sql);
+  db.on('query', onQuery);
+  try {
+    await send();
+  } finally {
+    db.removeListener('query', onQuery);
+  }
+  return seen;
+}
+
+describe('SCIM: reads cost one statement where they can', () => {
+  let t: TestTenant;
+  let token: string;
+  let app: ReturnType<typeof appWith>['app'];
+  const users: { id: string; userName: string }[] = [];
+  before(async function () {
+    this.timeout(120_000);
+    ({ app } = appWith({ rateLimitSyncMs: 60_000 }));
+    t = await newTenant();
+    token = await t.token(['scim_provisioning']);
+    for (let i = 0; i < 7; i++) users.push(await t.user({ userName: `perf-${String(i).padStart(2, '0')}@example.com`, displayName: i === 3 ? 'Zoë "Q" \\ O\'Brien' : null }));
+    for (let i = 0; i < 50 && !tokenRuntimeOf(testContext().db).cache.enabled; i++) await new Promise((r) => setTimeout(r, 20));
+    // Warm the token (and let its last-use write land).
+    await request(app).get('/scim/v2/Users?count=0').set(bearer(token)).expect(200);
+    await new Promise((r) => setTimeout(r, 300));
+  });
+
+  it('GETs a group with excludedAttributes=members in one statement, reading no member', async () => {
+    const g = await t.group({ name: 'perf big' });
+    await testContext().deps.services.groupDirectory.mutateGroup(t.admin, g.id, { addMembers: users.map((u) => ({ id: u.id })) });
+    let res: request.Response | undefined;
+    const sql = await statementsOf(async () => {
+      res = await request(app).get(`/scim/v2/Groups/${g.id}?excludedAttributes=members`).set(bearer(token)).expect(200);
+    });
+    expect(res?.body).to.include({ id: g.id, displayName: 'perf big' });
+    expect(res?.body).to.not.have.property('members');
+    expect(sql, sql.join('\n')).to.have.length(1);
+    expect(sql[0]).to.not.match(/group_members/);
+  });
+
+  it('answers userName eq with the user and its groups, without counting', async () => {
+    let res: request.Response | undefined;
+    const sql = await statementsOf(async () => {
+      res = await request(app).get('/scim/v2/Users').query({ filter: `userName eq "${users[2].userName.toUpperCase()}"` }).set(bearer(token)).expect(200);
+    });
+    expect(res?.body).to.include({ totalResults: 1, itemsPerPage: 1, startIndex: 1 });
+    expect(res?.body.Resources[0].id).to.equal(users[2].id);
+    expect(sql.filter((s) => /count\(/i.test(s)), sql.join('\n')).to.deep.equal([]);
+    expect(sql.length, sql.join('\n')).to.be.at.most(2);
+  });
+
+  it('tells totalResults of short pages without a count, and of full or past-the-end pages from the counters', async () => {
+    const page = (q: Record<string, unknown>) => statementsOf(() => request(app).get('/scim/v2/Users').query(q).set(bearer(token)).expect(200).then((r) => (last = r)));
+    let last: request.Response | undefined;
+    // 7 users (+ none other in this tenant): a last, short page.
+    let sql = await page({ startIndex: 5, count: 10 });
+    expect(last?.body).to.include({ totalResults: 7, itemsPerPage: 3, startIndex: 5 });
+    expect(sql.filter((s) => /count\(|tenant_counters/i.test(s))).to.deep.equal([]);
+    // A full page: the total comes from the tenant's counters, not count(*) over users.
+    sql = await page({ startIndex: 2, count: 3 });
+    expect(last?.body).to.include({ totalResults: 7, itemsPerPage: 3 });
+    expect(last?.body.Resources.map((r: { id: string }) => r.id)).to.deep.equal(users.slice(1, 4).map((u) => u.id));
+    expect(sql.some((s) => s.includes('tenant_counters'))).to.equal(true);
+    expect(sql.filter((s) => /count\(/i.test(s))).to.deep.equal([]);
+    // Past the end.
+    await page({ startIndex: 50, count: 10 });
+    expect(last?.body).to.include({ totalResults: 7, itemsPerPage: 0 });
+    // A filtered, full page still counts its matches.
+    await page({ filter: 'userName sw "perf-0"', count: 2 });
+    expect(last?.body).to.include({ totalResults: 7, itemsPerPage: 2 });
+  });
+
+  it('streams members across batch boundaries in order, each exactly once, with names escaped', async () => {
+    const { services } = testContext().deps;
+    const g = await t.group({ name: 'perf streamed' });
+    const nested = [await t.group({ name: 'perf child a' }), await t.group({ name: 'perf child b' })];
+    await services.groupDirectory.mutateGroup(t.admin, g.id, { addMembers: [...users.map((u) => ({ id: u.id })), ...nested.map((n) => ({ id: n.id }))] });
+    // A first batch of 4 (both kinds), then keyset batches of 2: the 2 groups and 2 users, then 5 users.
+    const batches = [];
+    for await (const b of services.groupDirectory.memberBatches(t.admin, g.id, 2, 4)) batches.push(b);
+    expect(batches.map((b) => b.length)).to.deep.equal([4, 2, 2, 1]);
+    const groupFirst = [];
+    for await (const b of services.groupDirectory.memberBatches(t.admin, g.id, 2, 1)) groupFirst.push(b);
+    expect(groupFirst.map((b) => b.length)).to.deep.equal([1, 1, 2, 2, 2, 1]);
+    expect(groupFirst.flat().map((m) => m.id)).to.deep.equal(batches.flat().map((m) => m.id));
+    const flat = batches.flat();
+    expect(flat.map((m) => m.kind)).to.deep.equal([...nested.map(() => 'group'), ...users.map(() => 'user')]);
+    expect(flat.filter((m) => m.kind === 'user').map((m) => m.id)).to.deep.equal(users.map((u) => u.id).sort());
+    const res = await request(app).get(`/scim/v2/Groups/${g.id}`).set(bearer(token)).expect(200);
+    const members = res.body.members as { value: string; $ref: string; display?: string; type: string }[];
+    expect(members.map((m) => m.value)).to.deep.equal(flat.map((m) => m.id));
+    const odd = members.find((m) => m.value === users[3].id);
+    expect(odd).to.deep.equal({ value: users[3].id, $ref: `${res.request.url.split('/scim/v2')[0]}/scim/v2/Users/${users[3].id}`, display: 'Zoë "Q" \\ O\'Brien', type: 'User' });
+    expect(members.find((m) => m.value === nested[0].id)).to.include({ type: 'Group', display: 'perf child a' });
+  });
+});

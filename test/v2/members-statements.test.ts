@@ -1,0 +1,91 @@
+import { expect } from 'chai';
+import { findPeoplePage, findPeoplePageOfPlainGroup, type PeopleScope } from '../../src/domain/groups/group-members.repository';
+import { testContext } from '../helpers/context';
+import { newTenant, type TestTenant } from '../helpers/factories';
+import { api, bearer } from '../helpers/http';
+import { statementsOf } from '../helpers/statements';
+
+/** Issue 7: a Groups v2 member page is one statement for a group without rules. */
+describe('Groups v2: member pages in one statement', () => {
+  let t: TestTenant;
+  beforeEach(async () => {
+    t = await newTenant();
+  });
+
+  /** 6 individuals, 3 owners (one of them also an individual), a nested group. */
+  async function mixedGroup() {
+    const { services } = testContext().deps;
+    const users = [];
+    for (let i = 0; i < 8; i++) users.push(await t.user());
+    const nested = await t.group();
+    const g = await t.group({ ownerIds: [users[5].id, users[6].id, users[7].id] });
+    await services.memberships.addMembers(t.admin, g.id, [...users.slice(0, 6).map((u) => ({ kind: 'user' as const, id: u.id })), { kind: 'group', id: nested.id }]);
+    return services.groups.getGroup(t.admin, g.id);
+  }
+
+  it('cuts every page, ascending and descending, exactly as the general path does', async () => {
+    const { db } = testContext();
+    const g = await mixedGroup();
+    for (const scope of ['all', 'direct'] as PeopleScope[]) {
+      for (const sortOrder of ['asc', 'desc'] as const) {
+        for (const limit of [1, 2, 4, 25]) {
+          for (let offset = 0; offset <= 10; offset += limit) {
+            const q = { offset, limit, sortOrder };
+            const general = await findPeoplePage(db, t.id, g, scope, q);
+            const plain = await findPeoplePageOfPlainGroup(db, t.id, g.id, scope, q, false);
+            const label = `${scope} ${sortOrder} offset ${offset} limit ${limit}`;
+            expect(plain, label).to.not.equal(undefined);
+            expect(plain!.total, label).to.equal(general.total);
+            expect(plain!.items.map((u) => u.id), label).to.deep.equal(general.items.map((u) => u.id));
+          }
+        }
+      }
+    }
+    expect((await findPeoplePage(db, t.id, g, 'all', { offset: 0, limit: 25, sortOrder: 'asc' })).total).to.equal(8);
+  });
+
+  it('leaves groups with rules, and hidden ones, to the general path', async () => {
+    const { db } = testContext();
+    const ruled = await t.group({ wildcards: ['userName:*@acme.com'] });
+    expect(await findPeoplePageOfPlainGroup(db, t.id, ruled.id, 'all', { offset: 0, limit: 5, sortOrder: 'asc' }, false)).to.equal(undefined);
+    expect(await findPeoplePageOfPlainGroup(db, t.id, ruled.id, 'direct', { offset: 0, limit: 5, sortOrder: 'asc' }, false)).to.deep.equal({ items: [], total: 0 });
+    const hidden = await t.group({ visibility: 'members' });
+    expect(await findPeoplePageOfPlainGroup(db, t.id, hidden.id, 'all', { offset: 0, limit: 5, sortOrder: 'asc' }, true)).to.equal(undefined);
+    expect(await findPeoplePageOfPlainGroup(db, t.id, hidden.id, 'all', { offset: 0, limit: 5, sortOrder: 'asc' }, false)).to.deep.equal({ items: [], total: 0 });
+  });
+
+  it('answers GET …/members with one statement (besides authentication)', async () => {
+    const g = await mixedGroup();
+    const token = await t.token(['group_administration']);
+    let body: { total: number; entities: unknown[] } = { total: 0, entities: [] };
+    const { count, sql } = await statementsOf(async () => {
+      body = (await api().get(`/api/v2/groups/${g.id}/members?pageSize=3&pageNumber=2`).set(bearer(token)).expect(200)).body;
+    });
+    expect(count, sql.join('\n')).to.equal(1);
+    expect(body.total).to.equal(8);
+    expect(body.entities).to.have.length(3);
+  });
+
+  it('answers a search and a listing with one statement each (besides authentication), totals included', async () => {
+    for (const name of ['Alpha', 'Beta', 'Gamma', 'alpha two']) await t.group({ name });
+    const token = await t.token(['group_administration']);
+    let body: { total: number; pageCount: number; results: { name: string }[] } = { total: 0, pageCount: 0, results: [] };
+    const search = await statementsOf(async () => {
+      body = (await api().post('/api/v2/groups/search').set(bearer(token)).send({ query: [{ type: 'EXACT', fields: ['name'], value: 'alpha' }] }).expect(200)).body;
+    });
+    expect(search.count, search.sql.join('\n')).to.equal(1);
+    expect(body.total).to.equal(1);
+    expect(body.results.map((g) => g.name)).to.deep.equal(['Alpha']);
+    let listing: { total: number; entities: { name: string }[] } = { total: 0, entities: [] };
+    const list = await statementsOf(async () => {
+      listing = (await api().get('/api/v2/groups?pageSize=2&pageNumber=2').set(bearer(token)).expect(200)).body;
+    });
+    expect(list.count, list.sql.join('\n')).to.equal(1);
+    expect(listing.total).to.equal(4);
+    expect(listing.entities.map((g) => g.name)).to.deep.equal(['Beta', 'Gamma']);
+    // Past the last page: no rows, and the total still counts.
+    const past = (await api().get('/api/v2/groups?pageSize=2&pageNumber=5').set(bearer(token)).expect(200)).body;
+    expect(past.total).to.equal(4);
+    expect(past.entities).to.deep.equal([]);
+  });
+});
