@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { User } from '../../src/domain/users/user';
 import { testContext } from '../helpers/context';
 import { newTenant, type TestTenant } from '../helpers/factories';
-import { api } from '../helpers/http';
+import { api, bearer } from '../helpers/http';
 import { expectApiError, expectUserError, grant, login, setPassword, setSystemRights } from './helpers';
 
 type Rights = Record<string, Record<string, unknown>>;
@@ -167,6 +167,24 @@ describe('Group bags: /api/v1/group', () => {
       expect(res.body[0]._acl[0].who.user._id).to.equal(user.seq);
       expect(res.body[0]._system_rights).to.deep.equal({ bag_read: {} });
       expectApiError(await post(token, [{ group: { _id: g.seq, _version: 3 }, _owner: null }]), 'invalid_value');
+    });
+
+    it('forgets a deleted user\'s and a deleted group\'s ACL entries, and a deleted owner, whichever dialect deleted them', async () => {
+      const { token } = await sessionWith({ 'system.group': {}, bag_read: {} });
+      const g = await t.group();
+      const [gone, kept] = [await t.user(), await t.user()];
+      const goneGroup = await t.group();
+      await grant(t, g.id, { kind: 'user', id: gone.id }, ['bag_read']);
+      await grant(t, g.id, { kind: 'user', id: kept.id }, ['bag_read']);
+      await grant(t, g.id, { kind: 'group', id: goneGroup.id }, ['bag_read']);
+      await testContext().db('groups').where({ id: g.id }).update({ owner_user_id: gone.id });
+      const admin = bearer(await t.token(['admin']));
+      await api().delete(`/scim/v2/Users/${gone.id}`).set(admin).expect(204);
+      await api().delete(`/api/v2/groups/${goneGroup.id}`).set(admin).expect(204);
+      const [shown] = (await get(token, g.seq).expect(200)).body;
+      expect(shown._acl.map((e: { who: { user?: { _id: number } } }) => e.who.user?._id)).to.deep.equal([kept.seq]);
+      expect(shown).to.not.have.property('_owner');
+      expect(await testContext().db('group_acl').where({ tenant_id: t.id }).whereIn('who_id', [gone.id, goneGroup.id])).to.deep.equal([]);
     });
 
     it('answers Group Not Found for unknown and foreign groups, and needs _id and _version', async () => {
