@@ -6,11 +6,20 @@ import { newTenant, type TestTenant } from '../helpers/factories';
 import { bearer } from '../helpers/http';
 import { appWith } from '../ops/helpers';
 
-/** The SQL the app sends while one request runs (the token is warm, rate limits reconcile rarely). */
+/**
+ * Background statements of any app on the shared test database (rate-limit reconciliation,
+ * last-use writes): not caused by the request under test, whose token is warm and whose app
+ * reconciles once a minute.
+ */
+const BACKGROUND = /rate_limit_buckets|SET last_used_at/;
+
+/** The SQL the app sends while one request runs. */
 async function statementsOf(send: () => Promise<unknown>): Promise<string[]> {
   const { db } = testContext();
   const seen: string[] = [];
-  const onQuery = (q: { sql: string }) => seen.push(q.sql);
+  const onQuery = (q: { sql: string }) => {
+    if (!BACKGROUND.test(q.sql)) seen.push(q.sql);
+  };
   db.on('query', onQuery);
   try {
     await send();

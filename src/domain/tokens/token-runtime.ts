@@ -6,7 +6,7 @@ import { listenForTokenChanges, type ListenerLog, type ListenerTiming, type Toke
 import { createUsageRecorder, type UsageRecorder } from './token-usage';
 
 /** Defaults: trust a verified token for 30 s between announcements; write last use once a minute. */
-export const TOKEN_CACHE_DEFAULTS = { ttlSeconds: 30, maxEntries: 10_000, lastUsedIntervalSeconds: 60, lastUsedFlushMs: 200 };
+export const TOKEN_CACHE_DEFAULTS = { ttlSeconds: 30, maxEntries: 10_000, lastUsedIntervalSeconds: 60, lastUsedFlushMs: 200, announceGraceMs: 50 };
 
 /**
  * What token verification keeps in process for one database: the cache of verified tokens, the
@@ -110,7 +110,11 @@ export function tokenRuntimeOf(db: Executor): TokenRuntime {
       listener = listenForTokenChanges(rootDb, cache, l, o.timing, heardOf);
     },
     invalidateAfterCommit(ex, ids, waitMs = 250) {
-      const heard = listener && cache.enabled ? announcementOf(ids, waitMs) : Promise.resolve();
+      // Heard here, then a short grace for the listeners of other instances, which get the same
+      // notification from the server at the same moment but may be scheduled a little later.
+      const heard = (listener && cache.enabled ? announcementOf(ids, waitMs) : Promise.resolve()).then(() =>
+        ids.length ? new Promise<void>((r) => setTimeout(r, TOKEN_CACHE_DEFAULTS.announceGraceMs).unref()) : undefined,
+      );
       cache.clear();
       if (!(ex as Knex.Transaction).isTransaction) return heard;
       const done = (rootOf(ex as Knex.Transaction) as unknown as { executionPromise?: Promise<unknown> }).executionPromise;
