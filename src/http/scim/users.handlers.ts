@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import { principalOf } from '../../auth/require-rights';
 import type { Services } from '../../container';
 import type { Principal } from '../../domain/principal';
-import type { User } from '../../domain/users/user';
+import type { User, UserGroupRef } from '../../domain/users/user';
 import { encodeCursor, ifMatch, listParams, notModified, type ListParams } from './params';
 import { parsePatchRequest, patchUserDocument } from './patch';
 import { etagOf, listResponse, presentUser, scimBase, userDocument, userInput } from './present';
@@ -68,9 +68,10 @@ async function totalOf(services: Services, p: Principal, params: ListParams, fou
 
 /** /Users handlers: parse SCIM → core → present (RFC 7644 §3). */
 export function usersHandlers(services: Services) {
-  async function render(req: Request, p: Principal, u: User): Promise<JsonObject> {
+  /** `known`: the user's groups when the caller already knows them (a user just created has none). */
+  async function render(req: Request, p: Principal, u: User, known?: UserGroupRef[]): Promise<JsonObject> {
     const { attributes, excluded } = projectionOf(req);
-    const groups = wants('groups', attributes, excluded) ? (await services.users.groupsOfUsers(p, [u.id])).get(u.id) : undefined;
+    const groups = !wants('groups', attributes, excluded) ? undefined : (known ?? (await services.users.groupsOfUsers(p, [u.id])).get(u.id));
     return project(presentUser(u, groups, scimBase(req)), attributes, excluded);
   }
 
@@ -89,7 +90,8 @@ export function usersHandlers(services: Services) {
     async create(req: Request, res: Response) {
       const p = principalOf(req);
       const user = await services.users.createUser(p, userInput(coerceResource('User', req.body)));
-      sendResource(res, 201, await render(req, p, user), user.version, `${scimBase(req)}/Users/${user.id}`);
+      // Nobody can have added it to a group yet: its id was unknown until this commit.
+      sendResource(res, 201, await render(req, p, user, []), user.version, `${scimBase(req)}/Users/${user.id}`);
     },
 
     async get(req: Request, res: Response) {
