@@ -1,8 +1,8 @@
 import type { Group } from './group';
 
 /**
- * A `groups` row (with its owner ids aggregated) and its mapping to Group, for the statements
- * that return groups outside groups.repository.ts (kept in step with its own mapping).
+ * A `groups` row (with its owner ids aggregated) and its mapping to Group: the one mapping every
+ * statement that returns groups uses (groups.repository.ts and the set-based writers).
  */
 
 export interface GroupRow {

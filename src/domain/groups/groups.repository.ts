@@ -1,61 +1,9 @@
 import type { Knex } from 'knex';
 import { compileCriteria, sortExpression } from '../../db/criteria-sql';
 import type { Executor } from '../../db/transaction';
-import { countTenantRows } from '../users/users.repository';
 import type { Group, GroupChanges, GroupListQuery, GroupViewer, NewGroup } from './group';
+import { toGroup, type GroupRow } from './group-rows';
 import { groupFields } from './groups.fields';
-
-interface GroupRow {
-  id: string;
-  seq: string | number;
-  tenant_id: string;
-  name: string;
-  key: string | null;
-  external_id: string | null;
-  description: string | null;
-  type: Group['type'];
-  visibility: Group['visibility'];
-  state: Group['state'];
-  rules_visible: boolean;
-  images: unknown[];
-  addresses: unknown[];
-  properties: Record<string, unknown>;
-  wildcards: string[];
-  system: boolean;
-  owner_user_id: string | null;
-  owner_ids: string[] | null;
-  member_count: number;
-  version: number;
-  created_at: Date;
-  updated_at: Date;
-}
-
-function toGroup(r: GroupRow): Group {
-  return {
-    id: r.id,
-    seq: Number(r.seq),
-    tenantId: r.tenant_id,
-    name: r.name,
-    key: r.key,
-    externalId: r.external_id,
-    description: r.description,
-    type: r.type,
-    visibility: r.visibility,
-    state: r.state,
-    rulesVisible: r.rules_visible,
-    images: r.images,
-    addresses: r.addresses,
-    properties: r.properties,
-    wildcards: r.wildcards,
-    system: r.system,
-    ownerUserId: r.owner_user_id,
-    ownerIds: r.owner_ids ?? [],
-    memberCount: r.member_count,
-    version: r.version,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
 
 /** The group columns plus its owner ids, aggregated in the same statement. */
 function selectGroups(db: Executor): Knex.QueryBuilder {
@@ -140,13 +88,6 @@ export async function findGroupPage(db: Executor, tenantId: string, query: Group
   const rows: GroupRow[] = await selectGroups(db).where('g.tenant_id', tenantId).whereIn('g.id', page.map((r) => r.id));
   const byId = new Map(rows.map((r) => [r.id, r]));
   return page.flatMap((r) => (byId.has(r.id) ? [toGroup(byId.get(r.id)!)] : []));
-}
-
-/** How many groups match; the unfiltered total comes from the tenant's counters. */
-export async function countGroups(db: Executor, tenantId: string, query: Pick<GroupListQuery, 'ids' | 'criteria'> = {}, viewer?: GroupViewer): Promise<number> {
-  if (!query.ids && !query.criteria && !viewer) return countTenantRows(db, tenantId, 'groups');
-  const [{ count }] = await filtered(db, tenantId, query, viewer).count({ count: '*' });
-  return Number(count);
 }
 
 /** Applies changes and bumps the version; the caller holds the row lock and checked the version. */

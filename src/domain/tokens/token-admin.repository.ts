@@ -1,36 +1,9 @@
 import type { Executor } from '../../db/transaction';
 import type { TokenRecord } from './token';
+import { columns, toRecord, type TokenRow } from './tokens.repository';
 
 /** The kinds an administrator manages: bearer tokens and OAuth clients (not sessions or access tokens). */
 export const MANAGED_KINDS = ['token', 'oauth_client'];
-
-interface Row {
-  id: string;
-  tenant_id: string;
-  name: string;
-  kind: string;
-  rights: string[];
-  user_id: string | null;
-  expires_at: Date | null;
-  revoked_at: Date | null;
-  last_used_at: Date | null;
-  created_at: Date;
-}
-
-const columns = ['id', 'tenant_id', 'name', 'kind', 'rights', 'user_id', 'expires_at', 'revoked_at', 'last_used_at', 'created_at'];
-
-const toRecord = (r: Row): TokenRecord => ({
-  id: r.id,
-  tenantId: r.tenant_id,
-  name: r.name,
-  kind: r.kind,
-  rights: r.rights,
-  userId: r.user_id,
-  expiresAt: r.expires_at,
-  revokedAt: r.revoked_at,
-  lastUsedAt: r.last_used_at,
-  createdAt: r.created_at,
-});
 
 /** A tenant's managed token by id (undefined for another tenant's, or a session's); `lock` holds its row. */
 export async function findManagedToken(db: Executor, tenantId: string, id: string, lock = false): Promise<TokenRecord | undefined> {
@@ -47,5 +20,5 @@ export async function findManagedTokenPage(db: Executor, tenantId: string, offse
     base().select(columns).orderBy('created_at').orderBy('id').offset(offset).limit(limit),
     base().count<{ count: string | number }[]>({ count: '*' }),
   ]);
-  return { items: (rows as Row[]).map(toRecord), total: Number(count) };
+  return { items: (rows as TokenRow[]).map(toRecord), total: Number(count) };
 }

@@ -1,7 +1,7 @@
 import type { Executor } from '../../db/transaction';
 import type { TokenRecord } from './token';
 
-interface TokenRow {
+export interface TokenRow {
   id: string;
   tenant_id: string;
   name: string;
@@ -14,9 +14,10 @@ interface TokenRow {
   created_at: Date;
 }
 
-const columns = ['id', 'tenant_id', 'name', 'kind', 'rights', 'user_id', 'expires_at', 'revoked_at', 'last_used_at', 'created_at'];
+/** The columns of a TokenRecord (never the hash). */
+export const columns = ['id', 'tenant_id', 'name', 'kind', 'rights', 'user_id', 'expires_at', 'revoked_at', 'last_used_at', 'created_at'];
 
-const toRecord = (r: TokenRow): TokenRecord => ({
+export const toRecord = (r: TokenRow): TokenRecord => ({
   id: r.id,
   tenantId: r.tenant_id,
   name: r.name,
