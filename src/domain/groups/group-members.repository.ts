@@ -5,6 +5,7 @@ import type { User } from '../users/user';
 import { userFields } from '../users/users.fields';
 import type { PeopleQuery } from './group';
 import { wildcardsCriteria } from './wildcards';
+import { USER_COLUMNS, toUser, type UserRow } from '../users/user-rows';
 
 /**
  * The people of a group as Groups v2 sees them: users added directly, the group's owners and the
@@ -57,36 +58,6 @@ function peopleParts(tenantId: string, group: { id: string; wildcards: string[] 
   }
   return parts;
 }
-
-interface UserRow {
-  id: string;
-  seq: string | number;
-  tenant_id: string;
-  user_name: string;
-  external_id: string | null;
-  display_name: string | null;
-  active: boolean;
-  resource: Record<string, unknown>;
-  version: number;
-  created_at: Date;
-  updated_at: Date;
-}
-
-const USER_COLUMNS = ['id', 'seq', 'tenant_id', 'user_name', 'external_id', 'display_name', 'active', 'resource', 'version', 'created_at', 'updated_at'];
-
-const toUser = (r: UserRow): User => ({
-  id: r.id,
-  seq: Number(r.seq),
-  tenantId: r.tenant_id,
-  userName: r.user_name,
-  externalId: r.external_id,
-  displayName: r.display_name,
-  active: r.active,
-  resource: r.resource,
-  version: r.version,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
 
 async function countNestedGroups(db: Executor, tenantId: string, groupId: string): Promise<number> {
   const [{ n }] = await db('group_members').where({ tenant_id: tenantId, group_id: groupId, member_kind: 'group' }).count({ n: '*' });

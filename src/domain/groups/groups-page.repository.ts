@@ -1,36 +1,17 @@
-import type { Knex } from 'knex';
-import { compileCriteria, sortExpression } from '../../db/criteria-sql';
+import { sortExpression } from '../../db/criteria-sql';
 import type { Executor } from '../../db/transaction';
 import type { Group, GroupListQuery, GroupViewer } from './group';
 import { toGroup, type GroupRow } from './group-rows';
 import { groupFields } from './groups.fields';
+import { filtered } from './groups.repository';
 
 /**
  * A page of groups and how many match, in ONE statement (Groups v2 list and search): the page's
  * ids come from an ordered, limited scan (top-N, never a sort of every match), the full rows are
  * joined back for those ids only, and the total is a scalar subquery beside them — a count over
  * the same conditions, or the tenant's striped counters when there are none. The conditions are
- * those of groups.repository.ts's listing (ids, criteria, visibility for a user-acting viewer).
+ * groups.repository.ts's `filtered` (ids, criteria, visibility for a user-acting viewer).
  */
-
-function conditions(db: Executor, tenantId: string, query: Pick<GroupListQuery, 'ids' | 'criteria'>, viewer?: GroupViewer): Knex.QueryBuilder {
-  const q = db('groups as g').where('g.tenant_id', tenantId);
-  if (query.ids) q.whereIn('g.id', query.ids);
-  if (query.criteria) {
-    const { sql, bindings } = compileCriteria(query.criteria, groupFields);
-    q.whereRaw(sql, bindings as Knex.RawBinding[]);
-  }
-  if (viewer) {
-    q.whereRaw(
-      `(g.visibility = 'public'
-        OR EXISTS (SELECT 1 FROM group_owners vo WHERE vo.tenant_id = g.tenant_id AND vo.group_id = g.id AND vo.user_id = ?)
-        OR (g.visibility = 'members' AND (g.id = ANY(?::uuid[])
-          OR EXISTS (SELECT 1 FROM group_members vm WHERE vm.tenant_id = g.tenant_id AND vm.group_id = g.id AND vm.member_kind = 'user' AND vm.member_id = ?))))`,
-      [viewer.userId, viewer.ruleGroupIds, viewer.userId],
-    );
-  }
-  return q;
-}
 
 /** ORDER BY over alias `g`: the sort keys (default: name), then the id. */
 function orderOf(query: GroupListQuery): string {
@@ -47,8 +28,8 @@ export async function findGroupPageWithTotal(db: Executor, tenantId: string, que
   const unconditioned = !query.ids && !query.criteria && !viewer;
   const total = unconditioned
     ? db('tenant_counters').where({ tenant_id: tenantId, kind: 'groups' }).select(db.raw('coalesce(sum(n), 0)::bigint'))
-    : conditions(db, tenantId, query, viewer).select(db.raw('count(*)::bigint'));
-  const page = conditions(db, tenantId, query, viewer)
+    : filtered(db, tenantId, query, viewer).select(db.raw('count(*)::bigint'));
+  const page = filtered(db, tenantId, query, viewer)
     .select('g.id')
     .orderByRaw(order)
     .offset(query.offset)

@@ -53,7 +53,7 @@ export async function findGroupById(db: Executor, tenantId: string, id: string, 
  * a group is public, or the viewer owns it, or it is visible to members and the viewer is one
  * (directly or through one of its rules).
  */
-function filtered(db: Executor, tenantId: string, query: Pick<GroupListQuery, 'ids' | 'criteria'>, viewer?: GroupViewer): Knex.QueryBuilder {
+export function filtered(db: Executor, tenantId: string, query: Pick<GroupListQuery, 'ids' | 'criteria'>, viewer?: GroupViewer): Knex.QueryBuilder {
   const q = db('groups as g').where('g.tenant_id', tenantId);
   if (query.ids) q.whereIn('g.id', query.ids);
   if (query.criteria) {

@@ -3,36 +3,7 @@ import { compileCriteria, sortExpression } from '../../db/criteria-sql';
 import type { Knex } from 'knex';
 import type { User, UserChanges, UserGroupRef, UserListQuery } from './user';
 import { userFields } from './users.fields';
-
-interface UserRow {
-  id: string;
-  seq: string | number;
-  tenant_id: string;
-  user_name: string;
-  external_id: string | null;
-  display_name: string | null;
-  active: boolean;
-  resource: Record<string, unknown>;
-  version: number;
-  created_at: Date;
-  updated_at: Date;
-}
-
-const columns = ['id', 'seq', 'tenant_id', 'user_name', 'external_id', 'display_name', 'active', 'resource', 'version', 'created_at', 'updated_at'];
-
-const toUser = (r: UserRow): User => ({
-  id: r.id,
-  seq: Number(r.seq),
-  tenantId: r.tenant_id,
-  userName: r.user_name,
-  externalId: r.external_id,
-  displayName: r.display_name,
-  active: r.active,
-  resource: r.resource,
-  version: r.version,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
+import { USER_COLUMNS as columns, toUser, type UserRow } from './user-rows';
 
 /** Columns to write; `passwordHash` is the already-hashed password (null clears it). */
 function toColumns(u: Omit<UserChanges, 'password'> & { passwordHash?: string | null }): Record<string, unknown> {

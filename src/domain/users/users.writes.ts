@@ -1,6 +1,7 @@
 import { translateDbError } from '../../db/pg-errors';
 import type { Executor } from '../../db/transaction';
 import type { User, UserChanges } from './user';
+import { toUser, type UserRow } from './user-rows';
 
 /** A user to insert: the fields of NewUser with the password already hashed. */
 export type UserRowInput = Omit<UserChanges, 'password'> & { userName: string; passwordHash?: string | null };
@@ -9,34 +10,6 @@ export interface Actor {
   actorTokenId: string;
   actorUserId: string | null;
 }
-
-interface UserRow {
-  id: string;
-  seq: string | number;
-  tenant_id: string;
-  user_name: string;
-  external_id: string | null;
-  display_name: string | null;
-  active: boolean;
-  resource: Record<string, unknown>;
-  version: number;
-  created_at: Date;
-  updated_at: Date;
-}
-
-const toUser = (r: UserRow): User => ({
-  id: r.id,
-  seq: Number(r.seq),
-  tenantId: r.tenant_id,
-  userName: r.user_name,
-  externalId: r.external_id,
-  displayName: r.display_name,
-  active: r.active,
-  resource: r.resource,
-  version: r.version,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
 
 /** JSON for one row; absent fields take the column defaults (active, an empty resource). */
 const rowJson = (u: UserRowInput) => ({
