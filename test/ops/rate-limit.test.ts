@@ -198,6 +198,13 @@ describe('ops: rate limits', () => {
           this.skip();
         }
         await exerciseStore([a, b]);
+        // Local takes reported in one batch: the bucket loses them, but never goes below -burst.
+        const limit = { rps: 0.001, burst: 5 };
+        const key = `reconcile:${Date.now()}:${Math.random()}`;
+        expect((await a.reconcile!([{ key, limit, taken: 3 }])).get(key)).to.be.closeTo(2, 0.01);
+        expect((await b.reconcile!([{ key, limit, taken: 0 }])).get(key)).to.be.closeTo(2, 0.01);
+        expect((await a.reconcile!([{ key, limit, taken: 100 }])).get(key)).to.equal(-5);
+        expect((await b.take(key, limit)).allowed).to.equal(false);
       } finally {
         await a.close();
         await b.close();

@@ -1,11 +1,8 @@
 import { Redis } from 'ioredis';
 import { verdictOf, type RateLimitStore } from './rate-limit';
 
-/**
- * The same bucket arithmetic as the PostgreSQL store, in one Lua script (atomic in Redis), with
- * Redis' own clock so instances with skewed clocks agree. A bucket expires once it would be full.
- */
-const TAKE = `
+/** Both scripts start alike: the bucket's level and time, a new bucket being full (ARGV: rps, burst). */
+const READ_BUCKET = `
 local rps = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local t = redis.call('TIME')
@@ -17,7 +14,13 @@ if tokens == nil or ts == nil then
   tokens = burst
   ts = now
 end
-tokens = math.min(burst, tokens + math.max(0, now - ts) * rps)
+`;
+
+/**
+ * The same bucket arithmetic as the PostgreSQL store, in one Lua script (atomic in Redis), with
+ * Redis' own clock so instances with skewed clocks agree. A bucket expires once it would be full.
+ */
+const TAKE = `${READ_BUCKET}tokens = math.min(burst, tokens + math.max(0, now - ts) * rps)
 local allowed = 0
 if tokens >= 1 then
   tokens = tokens - 1
@@ -28,19 +31,7 @@ redis.call('EXPIRE', KEYS[1], math.ceil(burst / rps) + 60)
 return { allowed, tostring(tokens) }`;
 
 /** Refill, subtract what an instance let through locally (floored at -burst), return the level. */
-const RECONCILE = `
-local rps = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local taken = tonumber(ARGV[3])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(b[1])
-local ts = tonumber(b[2])
-if tokens == nil or ts == nil then
-  tokens = burst
-  ts = now
-end
+const RECONCILE = `${READ_BUCKET}local taken = tonumber(ARGV[3])
 tokens = math.max(-burst, math.min(burst, tokens + math.max(0, now - ts) * rps) - taken)
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
 redis.call('EXPIRE', KEYS[1], math.ceil(2 * burst / rps) + 60)
