@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import express, { type Express, type Request } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import { Passport } from 'passport';
-import pinoHttp from 'pino-http';
 import type { Logger } from 'pino';
 import { bearerStrategy } from './auth/bearer-strategy';
 import { enforceSecurity } from './auth/require-rights';
@@ -14,6 +12,7 @@ import { tokenRuntimeOf } from './domain/tokens/token-runtime';
 import { changesRouter } from './http/changes/router';
 import { cors, securityHeaders } from './http/common/hardening';
 import { rateLimit } from './http/common/rate-limit';
+import { requestLog } from './http/common/request-log';
 import { docsRouter } from './http/docs/router';
 import { tokensRouter } from './http/tokens/router';
 import { createOps, type Ops } from './ops/ops';
@@ -30,10 +29,8 @@ import { oauthErrorHandler, tokenHandler } from './http/oauth/token.handler';
 import { scimErrorHandler } from './http/scim/errors';
 import { scimMediaType } from './http/scim/media';
 import { scimRouter } from './http/scim/router';
-import { redactUrl } from './logger';
+import { cacheOpenApiRouteMatchers } from './http/common/route-matcher-cache';
 import { loadSpec } from './spec';
-
-const requestIdPattern = /^[A-Za-z0-9._-]{1,100}$/;
 
 function splitUrl(url: string): [string, string] {
   const q = url.indexOf('?');
@@ -56,25 +53,7 @@ export function buildApp(deps: Deps, logger: Logger, ops: Ops = createOps(deps))
   app.use(securityHeaders());
   app.use(ops.metrics.observe);
 
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId: (req, res) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }),
-        // The status is what an operator needs; the headers are noise (and could carry a cookie).
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      // 501 is a designed answer (/scim/v2/Me for a token that acts as no user), not a failure.
-      customLogLevel: (_req, res, err) =>
-        err || (res.statusCode >= 500 && res.statusCode !== 501) ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-    }),
-  );
+  app.use(requestLog(logger));
 
   app.use(cors(config.ops.corsOrigins));
   // CASE: with METRICS_PORT set, metrics are served on that listener only.
@@ -108,6 +87,7 @@ export function buildApp(deps: Deps, logger: Logger, ops: Ops = createOps(deps))
   );
   app.use(express.urlencoded({ limit, extended: false }));
 
+  cacheOpenApiRouteMatchers();
   app.use(
     OpenApiValidator.middleware({
       apiSpec: loadSpec() as never,
@@ -124,7 +104,8 @@ export function buildApp(deps: Deps, logger: Logger, ops: Ops = createOps(deps))
   passport.use(bearerStrategy(services.tokens));
   // Verified tokens are cached while this process listens for revocations (server.ts stops it).
   tokenRuntimeOf(db).listen(logger, { ttlSeconds: config.tokenCacheTtlSeconds });
-  app.use(passport.initialize());
+  // No passport.initialize(): authenticate() sets up what it needs itself since passport 0.6, and
+  // the custom callback never logs in a session.
   app.use(enforceSecurity(passport));
 
   app.get('/healthz', (_req, res) => {

@@ -55,22 +55,28 @@ export function createMetrics(db: Db): Metrics {
   gauge('roster_db_pool_pending_creates', 'Database connections being opened', (p) => p.numPendingCreates());
   gauge('roster_db_pool_max', 'Largest size of the database pool', (p) => p.max);
 
+  // The labelled children by label values: prom-client hashes the label object on every call otherwise.
+  // Bounded: routes are spec templates (or "unmatched"), methods and statuses few.
+  const children = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
+
   return {
     registry,
     observe(req, res, next) {
       const started = process.hrtime.bigint();
-      let done = false;
-      const record = (status: string) => {
-        if (done) return;
-        done = true;
-        const { route, dialect } = routeLabelOf(req.method, req.originalUrl);
-        const labels = { dialect, route, method: req.method, status };
-        requests.inc(labels);
-        latency.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
-      };
-      res.on('finish', () => record(String(res.statusCode)));
-      // CASE: the client went away before the response was complete (nginx's 499).
-      res.on('close', () => record('499'));
+      // 'close' follows 'finish' on every response; one that never finished was cut off (nginx's 499).
+      res.once('close', () => {
+        const status = res.writableFinished ? res.statusCode : 499;
+        const { route, dialect } = routeLabelOf(req.method, req.originalUrl, (req as { openapi?: { openApiRoute?: string } }).openapi?.openApiRoute);
+        const key = `${dialect} ${route} ${req.method} ${status}`;
+        let child = children.get(key);
+        if (!child) {
+          const labels = { dialect, route, method: req.method, status: String(status) };
+          child = { count: requests.labels(labels), time: latency.labels(labels) };
+          children.set(key, child);
+        }
+        child.count.inc();
+        child.time.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      });
       next();
     },
     async render() {

@@ -35,12 +35,24 @@ function buildTable(): RouteEntry[] {
   return out.sort((a, b) => a.params - b.params || b.template.length - a.template.length);
 }
 
+let dialects: Map<string, string> | undefined;
+
+function dialectOf(template: string, method: string): string | undefined {
+  dialects ??= new Map((table ?? buildTable()).map((r) => [`${r.method} ${r.template}`, r.dialect]));
+  return dialects.get(`${method.toLowerCase()} ${template}`);
+}
+
 /**
  * The spec operation a request addresses, by method and path, never the raw URL (ids would make
  * every request its own time series). Unknown paths are all "unmatched".
  */
-export function routeLabelOf(method: string, url: string): RouteLabel {
+export function routeLabelOf(method: string, url: string, specRoute?: string): RouteLabel {
   table ??= buildTable();
+  // The validator has matched the request to a spec path already: only its dialect is looked up.
+  if (specRoute !== undefined) {
+    const dialect = dialectOf(specRoute, method);
+    if (dialect) return { route: specRoute, dialect };
+  }
   const q = url.indexOf('?');
   let path = q < 0 ? url : url.slice(0, q);
   if (path.length > 1) path = path.replace(/\/+$/, '');
