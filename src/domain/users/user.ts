@@ -41,6 +41,10 @@ export interface UserListQuery {
   beforeSeq?: number;
   /** Skip the total count (cursor pages). */
   skipCount?: boolean;
+  /** Also read each user's direct groups, in the same statement as the page. */
+  withGroups?: boolean;
+  /** Also read the tenant's number of users (its counters), in the same statement as the page. */
+  withTenantTotal?: boolean;
 }
 
 /** A group a user belongs to directly. */

@@ -40,33 +40,74 @@ function filtered(db: Executor, tenantId: string, query: UserListQuery): Knex.Qu
   return q;
 }
 
+/** A page of users and, when asked for, each one's direct groups (in name order). */
+export interface UserPageRows {
+  users: User[];
+  groups?: Map<string, UserGroupRef[]>;
+  /** The tenant's number of users, when asked for and the page has a row to carry it. */
+  tenantTotal?: number;
+}
+
+/**
+ * The direct groups of the row's user as a JSON array, for the select list of a page query:
+ * one index probe (group_members_member_idx) per row inside the page's own statement, where
+ * findGroupsOfUsers would be a second round trip.
+ */
+function groupsColumn(db: Executor): Knex.Raw {
+  return db.raw(
+    `(SELECT coalesce(json_agg(json_build_object('id', g.id, 'name', g.name) ORDER BY g.name), '[]'::json)
+        FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id
+       WHERE gm.tenant_id = u.tenant_id AND gm.member_kind = 'user' AND gm.member_id = u.id) AS member_of`,
+  );
+}
+
+/** The tenant's user count from its striped counters; uncorrelated, so evaluated once per statement. */
+function tenantTotalColumn(db: Executor, tenantId: string): Knex.Raw {
+  return db.raw(`(SELECT coalesce(sum(n), 0) FROM tenant_counters WHERE tenant_id = ? AND kind = 'users')::bigint AS tenant_total`, [tenantId]);
+}
+
+type PageRow = UserRow & { member_of?: UserGroupRef[] | string; tenant_total?: string | number };
+
+function toPage(rows: PageRow[], withGroups: boolean | undefined): UserPageRows {
+  const users = rows.map(toUser);
+  const tenantTotal = rows.length && rows[0].tenant_total !== undefined ? Number(rows[0].tenant_total) : undefined;
+  if (!withGroups) return { users, tenantTotal };
+  const groups = new Map<string, UserGroupRef[]>();
+  for (const r of rows) {
+    const refs = typeof r.member_of === 'string' ? (JSON.parse(r.member_of) as UserGroupRef[]) : (r.member_of ?? []);
+    groups.set(r.id, refs);
+  }
+  return { users, groups, tenantTotal };
+}
+
 /**
  * One page of users in a deterministic order (sort attribute, then creation order). The common
  * case — creation order, no filter, a startIndex past the first page — first finds the page's
  * positions with an index-only scan of (tenant_id, seq) and only then reads those rows, so the
  * rows skipped by the offset are never fetched.
  */
-export async function findUserPage(db: Executor, tenantId: string, query: UserListQuery): Promise<User[]> {
-  if (query.limit <= 0) return [];
+export async function findUserPage(db: Executor, tenantId: string, query: UserListQuery): Promise<UserPageRows> {
+  if (query.limit <= 0) return { users: [], groups: query.withGroups ? new Map() : undefined };
+  const extra = [...(query.withGroups ? [groupsColumn(db)] : []), ...(query.withTenantTotal ? [tenantTotalColumn(db, tenantId)] : [])];
+  const select = (q: Knex.QueryBuilder) => q.select([...columns.map((c) => `u.${c}`), ...extra]);
   const plain = !query.sortBy && !query.criteria && query.userName === undefined && query.afterSeq === undefined && query.beforeSeq === undefined;
   if (plain && query.offset > 0) {
     const positions = db('users').select('seq').where('tenant_id', tenantId).orderBy('seq').offset(query.offset).limit(query.limit);
-    const rows = await db('users as u')
-      .select(columns.map((c) => `u.${c}`))
+    const rows = await select(db('users as u'))
       .where('u.tenant_id', tenantId)
       .whereIn('u.seq', positions)
       .orderBy('u.seq');
-    return rows.map(toUser);
+    return toPage(rows, query.withGroups);
   }
-  const q = filtered(db, tenantId, query).select(columns.map((c) => `u.${c}`));
+  const q = select(filtered(db, tenantId, query));
   const dir = query.sortOrder === 'desc' ? 'desc' : 'asc';
   if (query.afterSeq !== undefined) q.where('u.seq', '>', query.afterSeq);
   if (query.beforeSeq !== undefined) q.where('u.seq', '<', query.beforeSeq);
   if (query.sortBy) q.orderByRaw(`${sortExpression(userFields, query.sortBy)} ${dir} NULLS LAST`);
   q.orderBy('u.seq', query.beforeSeq !== undefined ? 'desc' : query.sortBy ? dir : 'asc');
   const rows = await q.offset(query.offset).limit(query.limit);
-  const users = rows.map(toUser);
-  return query.beforeSeq !== undefined ? users.reverse() : users;
+  if (query.beforeSeq !== undefined) rows.reverse();
+  return toPage(rows, query.withGroups);
 }
 
 export async function countUsers(db: Executor, tenantId: string, query: UserListQuery): Promise<number> {

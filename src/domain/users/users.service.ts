@@ -95,12 +95,13 @@ export function usersService(db: Db) {
     },
 
     /** A page of users; `total` counts every match (-1 when the query skips counting). */
-    async listUsers(p: Principal, query: UserListQuery): Promise<Page<User>> {
-      const [items, total] = await Promise.all([
+    /** A page of users; with `withGroups`, `groups` has each one's direct groups (same statement). */
+    async listUsers(p: Principal, query: UserListQuery): Promise<Page<User> & { groups?: Map<string, UserGroupRef[]>; tenantTotal?: number }> {
+      const [page, total] = await Promise.all([
         findUserPage(db, p.tenantId, query),
         query.skipCount ? Promise.resolve(-1) : countUsers(db, p.tenantId, query),
       ]);
-      return { items, total };
+      return { items: page.users, total, groups: page.groups, tenantTotal: page.tenantTotal };
     },
 
     /** Direct group memberships of the given users (for SCIM's readOnly `groups`). */

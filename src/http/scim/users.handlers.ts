@@ -25,7 +25,11 @@ export function sendResource(res: Response, status: number, body: JsonObject, ve
 export async function searchUsers(services: Services, p: Principal, req: Request, params: ListParams): Promise<JsonObject> {
   const base = scimBase(req);
   const cursorMode = params.cursor !== undefined;
+  const withGroups = wants('groups', params.attributes, params.excludedAttributes);
   const page = await services.users.listUsers(p, {
+    withGroups,
+    // An unfiltered index page may need the total (see totalOf): the counters ride along.
+    withTenantTotal: !cursorMode && !params.criteria,
     criteria: params.criteria,
     sortBy: params.sortBy,
     sortOrder: params.sortOrder,
@@ -46,10 +50,8 @@ export async function searchUsers(services: Services, p: Principal, req: Request
     if (items.length && (more || backwards)) nextCursor = encodeCursor({ a: items[items.length - 1].seq });
     if (items.length && (params.cursor?.afterSeq !== undefined || (backwards && more))) previousCursor = encodeCursor({ b: items[0].seq });
   }
-  const [groups, totalResults] = await Promise.all([
-    wants('groups', params.attributes, params.excludedAttributes) && items.length ? services.users.groupsOfUsers(p, items.map((u) => u.id)) : undefined,
-    cursorMode ? undefined : totalOf(services, p, params, items.length),
-  ]);
+  const groups = page.groups;
+  const totalResults = cursorMode ? undefined : await totalOf(services, p, params, items.length, page.tenantTotal);
   const resources = items.map((u) => project(presentUser(u, groups?.get(u.id), base), params.attributes, params.excludedAttributes));
   return listResponse(resources, cursorMode ? { nextCursor, previousCursor } : { totalResults, startIndex: params.startIndex });
 }
@@ -60,9 +62,10 @@ export async function searchUsers(services: Services, p: Principal, req: Request
  * or empty-past-the-end page needs a count, which for an unfiltered list comes from the tenant's
  * counters (no count(*) over the tenant's users).
  */
-async function totalOf(services: Services, p: Principal, params: ListParams, found: number): Promise<number> {
+async function totalOf(services: Services, p: Principal, params: ListParams, found: number, tenantTotal?: number): Promise<number> {
   const offset = params.startIndex - 1;
   if (found < params.count && (found > 0 || offset === 0)) return offset + found;
+  if (tenantTotal !== undefined && !params.criteria) return tenantTotal;
   return (await services.users.listUsers(p, { criteria: params.criteria, offset: 0, limit: 0 })).total;
 }
 
