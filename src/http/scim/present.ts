@@ -16,15 +16,28 @@ export const etagOf = (version: number) => `W/"${version}"`;
 /** Columns the core keeps outside `resource`. */
 const COLUMN_ATTRS = new Set(['userName', 'externalId', 'displayName', 'active']);
 
+/**
+ * Copies the user's document attributes into `out`, in document order: `resource` (everything but
+ * the column attributes), then userName, externalId, displayName, active. Plain assignments,
+ * not object spreads: this runs for every user of every list page.
+ */
+function assignDocument(out: JsonObject, u: User): JsonObject {
+  const resource = u.resource as JsonObject;
+  for (const k in resource) {
+    // CASE: a stored "__proto__" key stays an own property, as an object spread would keep it.
+    if (k === '__proto__') Object.defineProperty(out, k, { value: resource[k], enumerable: true, writable: true, configurable: true });
+    else out[k] = resource[k];
+  }
+  out.userName = u.userName;
+  if (u.externalId !== null) out.externalId = u.externalId;
+  if (u.displayName !== null) out.displayName = u.displayName;
+  out.active = u.active;
+  return out;
+}
+
 /** The user as a SCIM document without id/meta/groups: what PATCH operates on. */
 export function userDocument(u: User): JsonObject {
-  return {
-    ...(u.resource as JsonObject),
-    userName: u.userName,
-    ...(u.externalId !== null ? { externalId: u.externalId } : {}),
-    ...(u.displayName !== null ? { displayName: u.displayName } : {}),
-    active: u.active,
-  };
+  return assignDocument({}, u);
 }
 
 /** Coerced SCIM input → the core's user fields (full replacement semantics). */
@@ -44,21 +57,17 @@ export function userInput(c: CoercedResource): NewUser {
 
 /** Domain user → SCIM User resource (RFC 7643 §4.1), with its direct groups. */
 export function presentUser(u: User, groups: UserGroupRef[] | undefined, base: string): JsonObject {
-  const doc = userDocument(u);
-  const schemas: Json[] = [SCHEMA.user, ...(doc[SCHEMA.enterprise] ? [SCHEMA.enterprise] : [])];
-  return {
-    schemas,
-    id: u.id,
-    ...doc,
-    ...(groups?.length ? { groups: groups.map((g) => ({ value: g.id, $ref: `${base}/Groups/${g.id}`, display: g.name, type: 'direct' })) } : {}),
-    meta: {
-      resourceType: 'User',
-      created: u.createdAt.toISOString(),
-      lastModified: u.updatedAt.toISOString(),
-      location: `${base}/Users/${u.id}`,
-      version: etagOf(u.version),
-    },
+  const schemas: Json[] = (u.resource as JsonObject)[SCHEMA.enterprise] ? [SCHEMA.user, SCHEMA.enterprise] : [SCHEMA.user];
+  const out = assignDocument({ schemas, id: u.id }, u);
+  if (groups?.length) out.groups = groups.map((g) => ({ value: g.id, $ref: `${base}/Groups/${g.id}`, display: g.name, type: 'direct' }));
+  out.meta = {
+    resourceType: 'User',
+    created: u.createdAt.toISOString(),
+    lastModified: u.updatedAt.toISOString(),
+    location: `${base}/Users/${u.id}`,
+    version: etagOf(u.version),
   };
+  return out;
 }
 
 /** Domain group → SCIM Group resource (RFC 7643 §4.2); members only when loaded. */
