@@ -32,6 +32,9 @@ import { scimRouter } from './http/scim/router';
 import { cacheOpenApiRouteMatchers } from './http/common/route-matcher-cache';
 import { loadSpec } from './spec';
 
+/** What docsRouter answers: `/`, `/docs` (and its assets), `/openapi.yaml`, `/openapi.json`. */
+const DOCS_PATHS = /^\/(?:$|docs(?:\/|$)|openapi\.(?:yaml|json)$)/;
+
 function splitUrl(url: string): [string, string] {
   const q = url.indexOf('?');
   return q < 0 ? [url, ''] : [url.slice(0, q), url.slice(q)];
@@ -124,7 +127,9 @@ export function buildApp(deps: Deps, logger: Logger, ops: Ops = createOps(deps))
     }
   });
 
-  app.use(docsRouter());
+  // The docs router only sees its own paths: every other request skips its layers.
+  const docs = docsRouter();
+  app.use((req, res, next) => (DOCS_PATHS.test(req.path) ? docs(req, res, next) : next()));
   app.get('/metrics', async (_req, res) => {
     const { contentType, body } = await ops.metrics.render();
     res.type(contentType).send(body);
