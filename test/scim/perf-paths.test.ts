@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import request from 'supertest';
 import { tokenRuntimeOf } from '../../src/domain/tokens/token-runtime';
+import { idRangeEnds } from '../../src/domain/memberships/member-reads.repository';
 import { testContext } from '../helpers/context';
 import { newTenant, type TestTenant } from '../helpers/factories';
 import { bearer } from '../helpers/http';
@@ -118,6 +119,12 @@ describe('SCIM: reads cost one statement where they can', () => {
     for await (const b of services.groupDirectory.memberBatches(t.admin, g.id, 2, 1)) groupFirst.push(b);
     expect(groupFirst.map((b) => b.length)).to.deep.equal([1, 1, 2, 2, 2, 1]);
     expect(groupFirst.flat().map((m) => m.id)).to.deep.equal(batches.flat().map((m) => m.id));
+    // Read as id ranges (a member count of 7 in batches of 2: 4 ranges), the order and the
+    // members are the same, whichever range each user's random id falls in.
+    const ranged = [];
+    for await (const b of services.groupDirectory.memberBatches(t.admin, g.id, 2, 1, 7)) ranged.push(b);
+    expect(ranged.flat().map((m) => m.id)).to.deep.equal(batches.flat().map((m) => m.id));
+    expect(Math.max(...ranged.map((b) => b.length))).to.be.at.most(2);
     const flat = batches.flat();
     expect(flat.map((m) => m.kind)).to.deep.equal([...nested.map(() => 'group'), ...users.map(() => 'user')]);
     expect(flat.filter((m) => m.kind === 'user').map((m) => m.id)).to.deep.equal(users.map((u) => u.id).sort());
@@ -127,5 +134,16 @@ describe('SCIM: reads cost one statement where they can', () => {
     const odd = members.find((m) => m.value === users[3].id);
     expect(odd).to.deep.equal({ value: users[3].id, $ref: `${res.request.url.split('/scim/v2')[0]}/scim/v2/Users/${users[3].id}`, display: 'Zoë "Q" \\ O\'Brien', type: 'User' });
     expect(members.find((m) => m.value === nested[0].id)).to.include({ type: 'Group', display: 'perf child a' });
+  });
+});
+
+describe('member id ranges (idRangeEnds)', () => {
+  it('splits the UUID space into equal ranges ending at the largest id, keeping those past a start', () => {
+    expect(idRangeEnds(4)).to.deep.equal(['3fffffff-ffff-ffff-ffff-ffffffffffff', '7fffffff-ffff-ffff-ffff-ffffffffffff', 'bfffffff-ffff-ffff-ffff-ffffffffffff', 'ffffffff-ffff-ffff-ffff-ffffffffffff']);
+    expect(idRangeEnds(4, '80000000-0000-4000-8000-000000000000')).to.deep.equal(['bfffffff-ffff-ffff-ffff-ffffffffffff', 'ffffffff-ffff-ffff-ffff-ffffffffffff']);
+    expect(idRangeEnds(3)[0]).to.equal('55555554-ffff-ffff-ffff-ffffffffffff');
+    expect(idRangeEnds(1)).to.deep.equal([undefined]);
+    expect(idRangeEnds(0)).to.deep.equal([undefined]);
+    expect(idRangeEnds(1e9)).to.have.length(1024);
   });
 });

@@ -13,7 +13,7 @@ import { isUuid } from '../ids';
 import { actorOf, type Principal } from '../principal';
 import { assertVersion, type VersionCondition } from '../versions';
 import { countGroupsWhere, findGroupIdPage, type GroupQuery } from './groups-query.repository';
-import { findFirstMembers, findMemberBatch } from './member-reads.repository';
+import { findFirstMembers, findMemberBatch, idRangeEnds } from './member-reads.repository';
 import { addUsersInOneStatement, lockGroupRow, removeMembersInOneStatement, type MemberWriteContext } from './member-writes.repository';
 import type { MemberKind, MemberRef } from './membership';
 import {
@@ -189,31 +189,47 @@ export function groupDirectoryService(db: Db) {
      * Direct members in batches — nested groups, then users, each by id — for streaming a group
      * of any size in bounded memory without holding a connection between batches. A group of up
      * to `firstBatch` members is one statement; a bigger one continues with keyset batches, each
-     * an index range scan from where the previous stopped (member-reads.repository.ts), the next
-     * one read while the caller writes the current one.
+     * an index range scan from where the previous stopped (member-reads.repository.ts).
+     *
+     * The user members of a big group (`expected`, its stored member count) are read as id
+     * ranges of about `batchSize` members each, in order, with the next range's first batch read
+     * while the current one is read and written: two statements in flight, so the database
+     * works on two cores, and never more than two batches held.
      */
-    async *memberBatches(p: Principal, groupId: string, batchSize = 10_000, firstBatch = 1_000): AsyncGenerator<MemberWithDisplay[]> {
+    async *memberBatches(p: Principal, groupId: string, batchSize = 10_000, firstBatch = 1_000, expected = 0): AsyncGenerator<MemberWithDisplay[]> {
       const first = await findFirstMembers(db, p.tenantId, groupId, firstBatch);
       if (first.length) yield first;
       if (first.length < firstBatch) return;
       const last = first[first.length - 1];
+      const read = (kind: MemberKind, from: string | undefined, upTo: string | undefined) => {
+        const batch = findMemberBatch(db, p.tenantId, groupId, kind, from, batchSize, upTo);
+        // CASE: a client that goes away abandons the prefetched batch; its failure is nobody's.
+        batch.catch(() => undefined);
+        return batch;
+      };
+      /** A range's batches, its first one read from the moment the range is opened. */
+      const openRange = (kind: MemberKind, from: string | undefined, upTo: string | undefined) => {
+        let next = read(kind, from, upTo);
+        return async function* (): AsyncGenerator<MemberWithDisplay[]> {
+          for (;;) {
+            const batch = await next;
+            const full = batch.length === batchSize;
+            if (full) next = read(kind, batch[batch.length - 1].id, upTo);
+            if (batch.length) yield batch;
+            if (!full) return;
+          }
+        };
+      };
       let after: string | undefined = last.id;
       for (const kind of last.kind === 'group' ? (['group', 'user'] as const) : (['user'] as const)) {
-        const read = (from: string | undefined) => {
-          const batch = findMemberBatch(db, p.tenantId, groupId, kind, from, batchSize);
-          // CASE: a client that goes away abandons the prefetched batch; its failure is nobody's.
-          batch.catch(() => undefined);
-          return batch;
-        };
-        let next = read(after);
-        after = undefined;
-        for (;;) {
-          const batch = await next;
-          const full = batch.length === batchSize;
-          if (full) next = read(batch[batch.length - 1].id);
-          if (batch.length) yield batch;
-          if (!full) break;
+        const bounds = kind === 'user' ? idRangeEnds(Math.ceil(expected / batchSize), after) : [undefined];
+        let current = openRange(kind, after, bounds[0]);
+        for (let i = 0; i < bounds.length; i++) {
+          const following = i + 1 < bounds.length ? openRange(kind, bounds[i], bounds[i + 1]) : undefined;
+          yield* current();
+          if (following) current = following;
         }
+        after = undefined;
       }
     },
 

@@ -15,7 +15,16 @@ import type { MemberWithDisplay } from './memberships.repository';
  * start-up costs more than the whole batch (measured: 5k-member batches 3x slower); the batch
  * runs in its own short transaction with parallel workers off.
  */
-export async function findMemberBatch(db: Executor, tenantId: string, groupId: string, kind: MemberKind, afterId: string | undefined, limit: number): Promise<MemberWithDisplay[]> {
+export async function findMemberBatch(
+  db: Executor,
+  tenantId: string,
+  groupId: string,
+  kind: MemberKind,
+  afterId: string | undefined,
+  limit: number,
+  /** Only members up to this id (inclusive): the end of a range read beside others. */
+  upTo?: string,
+): Promise<MemberWithDisplay[]> {
   const display = kind === 'user' ? 'coalesce(u.display_name, u.user_name)' : 'g.name';
   const join =
     kind === 'user'
@@ -26,10 +35,10 @@ export async function findMemberBatch(db: Executor, tenantId: string, groupId: s
     return trx.raw(
       `SELECT gm.member_id AS id, ${display} AS display
          FROM group_members gm ${join}
-        WHERE gm.tenant_id = ? AND gm.group_id = ? AND gm.member_kind = ? AND gm.member_id > ?::uuid
+        WHERE gm.tenant_id = ? AND gm.group_id = ? AND gm.member_kind = ? AND gm.member_id > ?::uuid${upTo ? ' AND gm.member_id <= ?::uuid' : ''}
         ORDER BY gm.member_id
         LIMIT ?`,
-      [tenantId, groupId, kind, afterId ?? '00000000-0000-0000-0000-000000000000', limit],
+      [tenantId, groupId, kind, afterId ?? '00000000-0000-0000-0000-000000000000', ...(upTo ? [upTo] : []), limit],
     );
   };
   const result = (db as Knex.Transaction).isTransaction ? await read(db as Knex.Transaction) : await (db as Knex).transaction(read);
@@ -52,4 +61,23 @@ export async function findFirstMembers(db: Executor, tenantId: string, groupId: 
     [tenantId, groupId, limit],
   );
   return result.rows as MemberWithDisplay[];
+}
+
+const MAX_RANGES = 1024;
+const LAST_ID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+
+/**
+ * The inclusive upper ends of `count` equal id ranges (split on the first 32 bits of the UUID),
+ * keeping those past `after`; the last is the largest UUID. One range or none: `[undefined]`
+ * (no upper end). Random UUIDs spread evenly, so each range holds about 1/count of the members.
+ */
+export function idRangeEnds(count: number, after?: string): (string | undefined)[] {
+  const n = Math.min(MAX_RANGES, Math.floor(count));
+  if (!(n > 1)) return [undefined];
+  const ends: string[] = [];
+  for (let i = 1; i <= n; i++) {
+    const end = i === n ? LAST_ID : `${(Math.floor((i * 0x1_0000_0000) / n) - 1).toString(16).padStart(8, '0')}-ffff-ffff-ffff-ffffffffffff`;
+    if (after === undefined || end > after.toLowerCase()) ends.push(end);
+  }
+  return ends;
 }
