@@ -48,6 +48,10 @@ describe('ops: metrics GET /metrics', () => {
     expect(routeLabelOf('GET', '/api/v2/groups/search?q=1')).to.deep.equal({ route: '/api/v2/groups/search', dialect: 'groups-v2' });
     expect(routeLabelOf('GET', '/scim/v2/Users/abc/')).to.deep.equal({ route: '/scim/v2/Users/{id}', dialect: 'scim' });
     expect(routeLabelOf('GET', '/etc/passwd')).to.deep.equal({ route: 'unmatched', dialect: 'none' });
+    // The validator's matched spec path is taken as the route; only its dialect is looked up.
+    expect(routeLabelOf('GET', '/scim/v2/Users/abc', '/scim/v2/Users/{id}')).to.deep.equal({ route: '/scim/v2/Users/{id}', dialect: 'scim' });
+    // A route that is not a spec template for this method falls back to matching the URL.
+    expect(routeLabelOf('GET', '/scim/v2/Users/abc', '/nope')).to.deep.equal({ route: '/scim/v2/Users/{id}', dialect: 'scim' });
   });
 
   it('with METRICS_PORT, serves metrics on their own listener only', async () => {

@@ -113,16 +113,16 @@ describe('SCIM: reads cost one statement where they can', () => {
     await services.groupDirectory.mutateGroup(t.admin, g.id, { addMembers: [...users.map((u) => ({ id: u.id })), ...nested.map((n) => ({ id: n.id }))] });
     // A first batch of 4 (both kinds), then keyset batches of 2: the 2 groups and 2 users, then 5 users.
     const batches = [];
-    for await (const b of services.groupDirectory.memberBatches(t.admin, g.id, 2, 4)) batches.push(b);
+    for await (const b of services.groupDirectory.memberBatches(t.admin, g.id, { batchSize: 2, firstBatch: 4 })) batches.push(b);
     expect(batches.map((b) => b.length)).to.deep.equal([4, 2, 2, 1]);
     const groupFirst = [];
-    for await (const b of services.groupDirectory.memberBatches(t.admin, g.id, 2, 1)) groupFirst.push(b);
+    for await (const b of services.groupDirectory.memberBatches(t.admin, g.id, { batchSize: 2, firstBatch: 1 })) groupFirst.push(b);
     expect(groupFirst.map((b) => b.length)).to.deep.equal([1, 1, 2, 2, 2, 1]);
     expect(groupFirst.flat().map((m) => m.id)).to.deep.equal(batches.flat().map((m) => m.id));
     // Read as id ranges (a member count of 7 in batches of 2: 4 ranges), the order and the
     // members are the same, whichever range each user's random id falls in.
     const ranged = [];
-    for await (const b of services.groupDirectory.memberBatches(t.admin, g.id, 2, 1, 7)) ranged.push(b);
+    for await (const b of services.groupDirectory.memberBatches(t.admin, g.id, { batchSize: 2, firstBatch: 1, expected: 7 })) ranged.push(b);
     expect(ranged.flat().map((m) => m.id)).to.deep.equal(batches.flat().map((m) => m.id));
     expect(Math.max(...ranged.map((b) => b.length))).to.be.at.most(2);
     const flat = batches.flat();

@@ -191,12 +191,16 @@ export function groupDirectoryService(db: Db) {
      * to `firstBatch` members is one statement; a bigger one continues with keyset batches, each
      * an index range scan from where the previous stopped (member-reads.repository.ts).
      *
-     * The user members of a big group (`expected`, its stored member count) are read as id
+     * The user members of a big group (`expected`: its stored member count) are read as id
      * ranges of about `batchSize` members each, in order, with the next range's first batch read
      * while the current one is read and written: two statements in flight, so the database
      * works on two cores, and never more than two batches held.
      */
-    async *memberBatches(p: Principal, groupId: string, batchSize = 10_000, firstBatch = 1_000, expected = 0): AsyncGenerator<MemberWithDisplay[]> {
+    async *memberBatches(
+      p: Principal,
+      groupId: string,
+      { batchSize = 10_000, firstBatch = 1_000, expected = 0 }: { batchSize?: number; firstBatch?: number; expected?: number } = {},
+    ): AsyncGenerator<MemberWithDisplay[]> {
       const first = await findFirstMembers(db, p.tenantId, groupId, firstBatch);
       if (first.length) yield first;
       if (first.length < firstBatch) return;

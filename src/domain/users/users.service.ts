@@ -94,8 +94,10 @@ export function usersService(db: Db) {
       return user;
     },
 
-    /** A page of users; `total` counts every match (-1 when the query skips counting). */
-    /** A page of users; with `withGroups`, `groups` has each one's direct groups (same statement). */
+    /**
+     * A page of users; `total` counts every match (-1 when the query skips counting). With
+     * `withGroups`/`withTenantTotal`, `groups` and `tenantTotal` come from the page's own statement.
+     */
     async listUsers(p: Principal, query: UserListQuery): Promise<Page<User> & { groups?: Map<string, UserGroupRef[]>; tenantTotal?: number }> {
       const [page, total] = await Promise.all([
         findUserPage(db, p.tenantId, query),

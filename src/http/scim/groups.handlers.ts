@@ -96,7 +96,7 @@ export function groupsHandlers(services: Services) {
       const { attributes, excluded } = projectionOf(req);
       if (!attributes?.length && !excluded?.length) {
         // CASE: the default representation includes every member; stream it in batches.
-        await streamGroup(res, group, services.groupDirectory.memberBatches(p, group.id, undefined, undefined, group.memberCount), scimBase(req));
+        await streamGroup(res, group, services.groupDirectory.memberBatches(p, group.id, { expected: group.memberCount }), scimBase(req));
         return;
       }
       sendResource(res, 200, await render(req, p, group), group.version);
