@@ -29,7 +29,7 @@ import { oauthErrorHandler, tokenHandler } from './http/oauth/token.handler';
 import { scimErrorHandler } from './http/scim/errors';
 import { scimMediaType } from './http/scim/media';
 import { scimRouter } from './http/scim/router';
-import { cacheOpenApiRouteMatchers } from './http/common/route-matcher-cache';
+import { cacheOpenApiRouteMatchers, narrowOpenApiRouteLookup } from './http/common/route-matcher-cache';
 import { loadSpec } from './spec';
 
 /** What docsRouter answers: `/`, `/docs` (and its assets), `/openapi.yaml`, `/openapi.json`. */
@@ -94,6 +94,7 @@ export function buildApp(deps: Deps, logger: Logger, ops: Ops = createOps(deps))
   app.use(express.urlencoded({ limit, extended: false }));
 
   cacheOpenApiRouteMatchers();
+  narrowOpenApiRouteLookup();
   app.use(
     OpenApiValidator.middleware({
       apiSpec: loadSpec() as never,

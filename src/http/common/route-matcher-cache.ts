@@ -48,3 +48,92 @@ export function cacheOpenApiRouteMatchers(): void {
   };
   installed = true;
 }
+
+type RouteMap = Record<string, unknown>;
+interface RouteContext {
+  expressRouteMap: RouteMap;
+  useRequestUrl?: boolean;
+}
+type Middleware = (req: { url: string; originalUrl: string }, res: unknown, next: (err?: unknown) => void) => unknown;
+type ApplyMetadata = (context: RouteContext, responseApiDoc: unknown) => Middleware;
+
+const VIEW_LIMIT = 1024;
+/** Characters at which a route stops being a literal (path-to-regexp syntax). */
+const ROUTE_SYNTAX = /[:*{}()?+!\\[\]]/;
+let narrowed = false;
+
+/** The lowercased literal start of an Express route: `/scim/v2/Users/:id` → `/scim/v2/users/`. */
+export function literalPrefix(route: string): string {
+  const at = route.search(ROUTE_SYNTAX);
+  return (at < 0 ? route : route.slice(0, at)).toLowerCase();
+}
+
+/** A request path's lookup key: lowercased, up to and including its fourth `/` (three segments). */
+export function lookupKey(url: string): string {
+  let end = url.length;
+  const q = url.indexOf('?');
+  if (q >= 0) end = q;
+  let slashes = 0;
+  for (let i = 0; i < end; i++) {
+    if (url.charCodeAt(i) === 47 && ++slashes === 4) {
+      end = i + 1;
+      break;
+    }
+  }
+  return url.slice(0, end).toLowerCase();
+}
+
+/**
+ * The routes of `map` that can match a path starting with `key`, in the map's own order: those
+ * whose literal start is a prefix of the key, or starts with it. A superset of the routes whose
+ * regexp matches such a path (their matches begin with their literal start, compared without
+ * case as the validator's case-insensitive matchers do), so the validator's first match within
+ * it is its first match within the whole map.
+ */
+export function candidateRoutes(map: RouteMap, prefixes: Map<string, string>, key: string): RouteMap {
+  const view: RouteMap = {};
+  for (const route of Object.keys(map)) {
+    const prefix = prefixes.get(route) ?? literalPrefix(route);
+    if (key.startsWith(prefix) || prefix.startsWith(key)) view[route] = map[route];
+  }
+  return view;
+}
+
+/**
+ * express-openapi-validator 5.6 looks an operation up by testing the request path against every
+ * route of the spec in turn (`lookupRoute` in its openapi.metadata.js), ~60 regexps here for
+ * each request. This gives its metadata middleware a view of the route map narrowed to the
+ * routes that can match the request's first three path segments (memoized per key, bounded), and
+ * leaves the lookup itself, its order and its results to the validator. It patches the module
+ * export the validator reads when it builds that middleware; call it before the middleware is
+ * first used. The view is swapped in only for the synchronous lookup and restored after.
+ */
+export function narrowOpenApiRouteLookup(): void {
+  if (narrowed) return;
+  const validatorDir = path.dirname(require.resolve('express-openapi-validator'));
+  const meta = require(path.join(validatorDir, 'middlewares', 'openapi.metadata.js')) as { applyOpenApiMetadata: ApplyMetadata };
+  const apply = meta.applyOpenApiMetadata;
+  meta.applyOpenApiMetadata = (context, responseApiDoc) => {
+    const full = context.expressRouteMap;
+    const prefixes = new Map(Object.keys(full).map((r) => [r, literalPrefix(r)]));
+    const views = new Map<string, RouteMap>();
+    let current = full;
+    const narrowedContext = Object.create(context, { expressRouteMap: { get: () => current } }) as RouteContext;
+    const inner = apply(narrowedContext, responseApiDoc);
+    return (req, res, next) => {
+      const key = lookupKey(context.useRequestUrl ? req.url : req.originalUrl);
+      let view = views.get(key);
+      if (!view) {
+        view = candidateRoutes(full, prefixes, key);
+        if (views.size < VIEW_LIMIT) views.set(key, view);
+      }
+      current = view;
+      try {
+        return inner(req, res, next);
+      } finally {
+        current = full;
+      }
+    };
+  };
+  narrowed = true;
+}
