@@ -1,4 +1,5 @@
 import { compileCriteria, type CompiledSql } from '../../db/criteria-sql';
+import { readRows } from '../../db/direct';
 import type { Executor } from '../../db/transaction';
 import { DomainError } from '../errors';
 import type { User } from '../users/user';
@@ -158,8 +159,7 @@ export async function findPeoplePageOfPlainGroup(
     bindings.push(values[name]);
     return '?';
   });
-  const result = await db.raw(positional, bindings as never[]);
-  const rows = result.rows as (UserRow & { total: number; rules: number })[];
+  const rows = await readRows<UserRow & { total: number; rules: number }>(db, db.raw(positional, bindings as never[]));
   if (!rows.length || (scope === 'all' && rows[0].rules > 0)) return undefined;
   return { items: rows.filter((r) => r.id !== null).map(toUser), total: Number(rows[0].total) };
 }

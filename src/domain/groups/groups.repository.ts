@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { compileCriteria, sortExpression } from '../../db/criteria-sql';
+import { readRows } from '../../db/direct';
 import type { Executor } from '../../db/transaction';
 import type { Group, GroupChanges, GroupListQuery, GroupViewer, NewGroup } from './group';
 import { toGroup, type GroupRow } from './group-rows';
@@ -42,9 +43,9 @@ export async function insertGroup(db: Executor, tenantId: string, g: NewGroup, o
 }
 
 export async function findGroupById(db: Executor, tenantId: string, id: string, opts: { forUpdate?: boolean } = {}): Promise<Group | undefined> {
-  const q = selectGroups(db).where({ 'g.tenant_id': tenantId, 'g.id': id }).first();
+  const q = selectGroups(db).where({ 'g.tenant_id': tenantId, 'g.id': id }).limit(1);
   if (opts.forUpdate) q.forUpdate();
-  const row = await q;
+  const [row] = await readRows<GroupRow>(db, q);
   return row ? toGroup(row) : undefined;
 }
 

@@ -1,3 +1,4 @@
+import { readRows } from '../../db/direct';
 import type { Executor } from '../../db/transaction';
 import { compileCriteria, sortExpression } from '../../db/criteria-sql';
 import type { Knex } from 'knex';
@@ -93,10 +94,7 @@ export async function findUserPage(db: Executor, tenantId: string, query: UserLi
   const plain = !query.sortBy && !query.criteria && query.userName === undefined && query.afterSeq === undefined && query.beforeSeq === undefined;
   if (plain && query.offset > 0) {
     const positions = db('users').select('seq').where('tenant_id', tenantId).orderBy('seq').offset(query.offset).limit(query.limit);
-    const rows = await select(db('users as u'))
-      .where('u.tenant_id', tenantId)
-      .whereIn('u.seq', positions)
-      .orderBy('u.seq');
+    const rows = await readRows<PageRow>(db, select(db('users as u')).where('u.tenant_id', tenantId).whereIn('u.seq', positions).orderBy('u.seq'));
     return toPage(rows, query.withGroups);
   }
   const q = select(filtered(db, tenantId, query));
@@ -105,7 +103,7 @@ export async function findUserPage(db: Executor, tenantId: string, query: UserLi
   if (query.beforeSeq !== undefined) q.where('u.seq', '<', query.beforeSeq);
   if (query.sortBy) q.orderByRaw(`${sortExpression(userFields, query.sortBy)} ${dir} NULLS LAST`);
   q.orderBy('u.seq', query.beforeSeq !== undefined ? 'desc' : query.sortBy ? dir : 'asc');
-  const rows = await q.offset(query.offset).limit(query.limit);
+  const rows = await readRows<PageRow>(db, q.offset(query.offset).limit(query.limit));
   if (query.beforeSeq !== undefined) rows.reverse();
   return toPage(rows, query.withGroups);
 }
