@@ -58,6 +58,9 @@ interface Ctx {
   probe?: MemoryProbe;
   rows: Row[];
   ref?: { get: LoadSummary; write: LoadSummary };
+  /** The reference requests, re-measured beside each scenario whose target is a ratio to them. */
+  refSpecs?: { get: Spec; write: Spec };
+  refProbe?: MemoryProbe;
   /** SQL statements per request, by scenario id, and the statements of one sample request. */
   sql: Map<string, { perRequest: number; sample: string[] }>;
 }
@@ -115,19 +118,30 @@ async function load(ctx: Ctx, server: Server, spec: Spec, probe = ctx.probe): Pr
 type Spec = Omit<LoadSpec, 'url' | 'connections' | 'duration' | 'warmup' | 'runs'> & Partial<LoadSpec>;
 type Measured = LoadSummary & { peakRss?: number; rssDelta?: number };
 
+/** One side of an alternating measurement: a server, its request, the memory probe to read. */
+interface Side {
+  server: Server;
+  spec: Spec;
+  probe?: MemoryProbe;
+}
+
 /**
  * Two scenarios measured alternately (A, B, A, B, …; each warmed up once), so drift on a busy
  * machine hits both sides alike. `sequence` values continue where the previous run stopped.
  */
 async function loadPair(ctx: Ctx, server: Server, a: Spec, b: Spec): Promise<[Measured, Measured, number]> {
+  return loadAlternating(ctx, { server, spec: a }, { server, spec: b });
+}
+
+async function loadAlternating(ctx: Ctx, a: Side, b: Side): Promise<[Measured, Measured, number]> {
   const runs: [Measured[], Measured[]] = [[], []];
   const used = [0, 0];
   for (let i = 0; i < ctx.opts.runs; i++) {
     // A B, B A, A B, …: a steady drift over the pairs cancels out instead of favouring A.
     for (const side of i % 2 === 0 ? ([0, 1] as const) : ([1, 0] as const)) {
-      const spec = side === 0 ? a : b;
+      const { server, spec, probe } = side === 0 ? a : b;
       const vary = spec.vary ? { ...spec.vary, start: (spec.vary.start ?? 0) + used[side] } : undefined;
-      const m = await load(ctx, server, { ...spec, vary, runs: 1, warmup: i === 0 ? ctx.opts.warmup : 0 });
+      const m = await load(ctx, server, { ...spec, vary, runs: 1, warmup: i === 0 ? ctx.opts.warmup : 0 }, probe ?? ctx.probe);
       used[side] += m.used;
       runs[side].push(m);
     }
@@ -152,6 +166,20 @@ async function loadPair(ctx: Ctx, server: Server, a: Spec, b: Spec): Promise<[Me
   const ratio = median(runs[0].map((m, i) => runs[1][i].rps / m.rps));
   return [merge(runs[0]), merge(runs[1]), ratio];
 }
+
+/**
+ * A scenario whose target is a ratio to the reference: its runs alternate with runs of the
+ * reference request (ABBA), and the ratio is the median of the back-to-back pairs, so the
+ * machine's speed, which drifts over a run of several minutes, is the same on both sides of each
+ * pair. `ref` is the reference as measured beside it.
+ */
+async function vsReference(ctx: Ctx, roster: Server, spec: Spec, kind: 'get' | 'write'): Promise<{ s: Measured; ref: Measured; ratio: number }> {
+  const [ref, s, ratio] = await loadAlternating(ctx, { server: ctx.reference!, spec: ctx.refSpecs![kind], probe: ctx.refProbe }, { server: roster, spec });
+  return { s, ref, ratio };
+}
+
+/** The reference's rate beside a scenario, for the row's note. */
+const besideRef = (ref: Measured, kind: 'get' | 'write') => `reference ${kind === 'get' ? 'GET' : 'write'} ${Math.round(ref.rps).toLocaleString('en-US')} req/s beside it`;
 
 /** The "same request on a small vs a big group" rows: both sides, then the comparison. */
 async function comparePair(
@@ -400,23 +428,26 @@ async function run(ctx: Ctx): Promise<void> {
     healthPath: '/healthz',
   });
   const refProbe = new MemoryProbe(ctx.reference.pid);
+  ctx.refProbe = refProbe;
+  ctx.refSpecs = {
+    get: { method: 'GET', path: `/ref/users/${small.users[0]}`, headers: small.api.headers() },
+    write: { method: 'POST', path: '/ref/writes', body: '{"displayName":"bench"}', headers: jsonHeaders(small) },
+  };
   log('reference: GET (one primary-key SELECT) and write (one-row-insert transaction)');
-  const refGet = await load(ctx, ctx.reference, { method: 'GET', path: `/ref/users/${small.users[0]}`, headers: small.api.headers() }, refProbe);
-  const refWrite = await load(ctx, ctx.reference, { method: 'POST', path: '/ref/writes', body: '{"displayName":"bench"}', headers: jsonHeaders(small) }, refProbe);
+  const refGet = await load(ctx, ctx.reference, ctx.refSpecs.get, refProbe);
+  const refWrite = await load(ctx, ctx.reference, ctx.refSpecs.write, refProbe);
   ctx.ref = { get: refGet, write: refWrite };
   record(ctx, { id: 'reference.get', title: 'reference GET (Express + passport + 1 PK SELECT)', data: '1 user row', target: 'the yardstick for reads', ...loadRow(refGet, 'INFO'), sql: 1 });
   record(ctx, { id: 'reference.write', title: 'reference write (1-row-insert transaction)', data: '1 row', target: 'the yardstick for writes', ...loadRow(refWrite, 'INFO'), sql: 3 });
-  await stopServer(ctx.reference);
-  refProbe.stop();
+  // The reference stays up (idle, on the same core) to be re-measured beside the ratio scenarios.
   const rGet = refGet.rps;
   const rWrite = refWrite.rps;
   const bigLabel = scale ? k(S.scaleUsers) : k(S.largeUsers);
 
   // --- reads -----------------------------------------------------------------------------
   await scenario(ctx, 'scim.group.get.excl.10k', 'SCIM GET group, excludedAttributes=members', `${k(S.smallGroupBig)}-member group`, '≥ 60% of ref GET; p99 ≤ 1.5× ref p99', async () => {
-    const s = await load(ctx, roster, { method: 'GET', path: `/scim/v2/Groups/${smallGBig}?excludedAttributes=members`, headers: small.api.headers() });
-    const ratio = s.rps / rGet;
-    return loadRow(s, passFail(ratio >= 0.6 && s.p99 <= 1.5 * refGet.p99 && s.non2xx === 0), { ratio, note: `p99 ${(s.p99 / refGet.p99).toFixed(2)}× ref` });
+    const { s, ref, ratio } = await vsReference(ctx, roster, { method: 'GET', path: `/scim/v2/Groups/${smallGBig}?excludedAttributes=members`, headers: small.api.headers() }, 'get');
+    return loadRow(s, passFail(ratio >= 0.6 && s.p99 <= 1.5 * ref.p99 && s.non2xx === 0), { ratio, note: `p99 ${(s.p99 / ref.p99).toFixed(2)}× ref; ${besideRef(ref, 'get')}` });
   });
 
   const exclGroups = scale ? { t: scale, g10: scaleG10, big: scaleGBig } : { t: large, g10: w10, big: gBig };
@@ -436,15 +467,13 @@ async function run(ctx: Ctx): Promise<void> {
   const filterPath = '/scim/v2/Users?filter={v}';
   const eqValues = (t: Tenant) => sample(t.names, 20_000).map((n) => `userName eq "${n}"`);
   const filterSmall = await scenario(ctx, 'scim.users.filter.eq.10k', 'SCIM filter=userName eq "…"', `${k(S.smallUsers)} users`, '≥ 50% of ref GET', async () => {
-    const s = await load(ctx, roster, { method: 'GET', path: filterPath, headers: small.api.headers(), vary: { kind: 'random', values: eqValues(small) } });
-    const ratio = s.rps / rGet;
-    return loadRow(s, passFail(ratio >= 0.5 && s.non2xx === 0), { ratio });
+    const { s, ref, ratio } = await vsReference(ctx, roster, { method: 'GET', path: filterPath, headers: small.api.headers(), vary: { kind: 'random', values: eqValues(small) } }, 'get');
+    return loadRow(s, passFail(ratio >= 0.5 && s.non2xx === 0), { ratio, note: besideRef(ref, 'get') });
   });
 
   await scenario(ctx, 'scim.users.list.random.10k', 'SCIM list page of 100 users at a random startIndex', `${k(S.smallUsers)} users`, '≥ 15% of ref GET', async () => {
-    const s = await load(ctx, roster, { method: 'GET', path: '/scim/v2/Users?count=100&startIndex={v}', headers: small.api.headers(), vary: { kind: 'int', min: 1, max: Math.max(1, S.smallUsers - 99) } });
-    const ratio = s.rps / rGet;
-    return loadRow(s, passFail(ratio >= 0.15 && s.non2xx === 0), { ratio });
+    const { s, ref, ratio } = await vsReference(ctx, roster, { method: 'GET', path: '/scim/v2/Users?count=100&startIndex={v}', headers: small.api.headers(), vary: { kind: 'int', min: 1, max: Math.max(1, S.smallUsers - 99) } }, 'get');
+    return loadRow(s, passFail(ratio >= 0.15 && s.non2xx === 0), { ratio, note: besideRef(ref, 'get') });
   });
 
   // The million-user rows; without --scale they run on the large tenant and say so.
@@ -485,9 +514,8 @@ async function run(ctx: Ctx): Promise<void> {
     skip(ctx, 'v2.members.page.100k', v2MembersTitle, `${k(S.largeUsers)}-member group`, '≥ 40% of ref GET', `endpoint not available yet: ${v2Members.reason}`);
   } else {
     await scenario(ctx, 'v2.members.page.100k', v2MembersTitle, `${k(S.largeUsers)}-member group, pageSize 25, pages 1–100`, '≥ 40% of ref GET', async () => {
-      const s = await load(ctx, roster, { method: 'GET', path: `/api/v2/groups/${gBig}/members?pageSize=25&pageNumber={v}`, headers: large.api.headers(), vary: { kind: 'int', min: 1, max: Math.max(1, Math.min(100, Math.floor(S.largeUsers / 25))) } });
-      const ratio = s.rps / rGet;
-      return loadRow(s, passFail(ratio >= 0.4 && s.non2xx === 0), { ratio });
+      const { s, ref, ratio } = await vsReference(ctx, roster, { method: 'GET', path: `/api/v2/groups/${gBig}/members?pageSize=25&pageNumber={v}`, headers: large.api.headers(), vary: { kind: 'int', min: 1, max: Math.max(1, Math.min(100, Math.floor(S.largeUsers / 25))) } }, 'get');
+      return loadRow(s, passFail(ratio >= 0.4 && s.non2xx === 0), { ratio, note: besideRef(ref, 'get') });
     });
   }
   const v2SearchTitle = 'Groups v2 search (one criterion)';
@@ -566,9 +594,8 @@ async function run(ctx: Ctx): Promise<void> {
   const patchPath = (g: string) => `/scim/v2/Groups/${g}`;
   const patchBody = JSON.stringify(addMembersBody(['{v}']));
   await scenario(ctx, 'scim.group.patch.add1.10k', 'SCIM PATCH adding one member', `${k(Math.min(10_000, S.largeUsers))}-member group`, '≥ 50% of ref write', async () => {
-    const s = await load(ctx, roster, { method: 'PATCH', path: patchPath(w10k), body: patchBody, headers: scimHeaders(large), vary: { kind: 'sequence', values: largePool } });
-    const ratio = s.rps / rWrite;
-    return loadRow(s, passFail(ratio >= 0.5 && s.non2xx === 0), { ratio, ratioTo: 'reference.write' });
+    const { s, ref, ratio } = await vsReference(ctx, roster, { method: 'PATCH', path: patchPath(w10k), body: patchBody, headers: scimHeaders(large), vary: { kind: 'sequence', values: largePool } }, 'write');
+    return loadRow(s, passFail(ratio >= 0.5 && s.non2xx === 0), { ratio, ratioTo: 'reference.write', note: besideRef(ref, 'write') });
   });
   const patchGroups = scale ? { t: scale, g10: scaleG10, big: scaleGBig, pool: scalePool } : { t: large, g10: w10, big: gBig, pool: largePool };
   await comparePair(ctx, roster, {
@@ -582,6 +609,10 @@ async function run(ctx: Ctx): Promise<void> {
     small: { method: 'PATCH', path: patchPath(patchGroups.g10), body: patchBody, headers: scimHeaders(patchGroups.t), vary: { kind: 'sequence', values: patchGroups.pool } },
     big: { method: 'PATCH', path: patchPath(patchGroups.big), body: patchBody, headers: scimHeaders(patchGroups.t), vary: { kind: 'sequence', values: patchGroups.pool } },
   });
+
+  // The last scenario measured beside the reference is behind us.
+  await stopServer(ctx.reference);
+  ctx.refProbe?.stop();
 
   await scenario(ctx, 'seed.users.post', 'seeding: POST /Users', 'new users, c=32', '≥ 1,000/s', async () => {
     const body = JSON.stringify({
@@ -772,6 +803,7 @@ async function main(): Promise<number> {
   let interrupted = false;
   const cleanup = async () => {
     ctx.probe?.stop();
+    ctx.refProbe?.stop();
     for (const child of running) child.kill('SIGKILL');
     await Promise.all([stopServer(ctx.roster), stopServer(ctx.reference), stopServer(ctx.pglite)]);
     if (ctx.scratch) {
