@@ -179,7 +179,8 @@ async function vsReference(ctx: Ctx, roster: Server, spec: Spec, kind: 'get' | '
 }
 
 /** The reference's rate beside a scenario, for the row's note. */
-const besideRef = (ref: Measured, kind: 'get' | 'write') => `reference ${kind === 'get' ? 'GET' : 'write'} ${Math.round(ref.rps).toLocaleString('en-US')} req/s beside it`;
+const beside = (what: string, m: Measured) => `${what} ${Math.round(m.rps).toLocaleString('en-US')} req/s beside it`;
+const besideRef = (ref: Measured, kind: 'get' | 'write') => beside(kind === 'get' ? 'reference GET' : 'reference write', ref);
 
 /** The "same request on a small vs a big group" rows: both sides, then the comparison. */
 async function comparePair(
@@ -767,14 +768,14 @@ async function runPglite(ctx: Ctx, pg: { getExcl10: Spec; filter: Spec }): Promi
     await addMembers(api, g10, t.users.slice(0, 10), S.patchChunk);
     // The same request on the PostgreSQL build (still up, idle on the same core), its runs
     // alternating with PGlite's: the ratio is the median of the back-to-back pairs.
-    const beside = (onPg: Spec, onPglite: Spec) => loadAlternating(ctx, { server: ctx.roster!, spec: onPg }, { server: ctx.pglite!, spec: onPglite, probe });
-    const onPgNote = (m: Measured) => `the same build on PostgreSQL: ${Math.round(m.rps).toLocaleString('en-US')} req/s beside it`;
+    const alternate = (onPg: Spec, onPglite: Spec) => loadAlternating(ctx, { server: ctx.roster!, spec: onPg }, { server: ctx.pglite!, spec: onPglite, probe });
+    const onPgNote = (m: Measured) => beside('the same build on PostgreSQL:', m);
     await scenario(ctx, 'pglite.group.get.excl.10', 'embedded PGlite: SCIM GET group, excludedAttributes=members', '10-member group', '≥ 60% of PostgreSQL', async () => {
-      const [onPg, s, ratio] = await beside(pg.getExcl10, { method: 'GET', path: `/scim/v2/Groups/${g10}?excludedAttributes=members`, headers: api.headers() });
+      const [onPg, s, ratio] = await alternate(pg.getExcl10, { method: 'GET', path: `/scim/v2/Groups/${g10}?excludedAttributes=members`, headers: api.headers() });
       return loadRow(s, passFail(ratio >= 0.6 && s.non2xx === 0 && onPg.non2xx === 0), { ratio, ratioTo: 'scim.group.get.excl.10', note: onPgNote(onPg) });
     });
     await scenario(ctx, 'pglite.users.filter.eq.10k', 'embedded PGlite: SCIM filter=userName eq', `${k(S.pgliteUsers)} users`, '≥ 60% of PostgreSQL', async () => {
-      const [onPg, s, ratio] = await beside(pg.filter, { method: 'GET', path: '/scim/v2/Users?filter={v}', headers: api.headers(), vary: { kind: 'random', values: t.names.map((n) => `userName eq "${n}"`) } });
+      const [onPg, s, ratio] = await alternate(pg.filter, { method: 'GET', path: '/scim/v2/Users?filter={v}', headers: api.headers(), vary: { kind: 'random', values: t.names.map((n) => `userName eq "${n}"`) } });
       return loadRow(s, passFail(ratio >= 0.6 && s.non2xx === 0 && onPg.non2xx === 0), { ratio, ratioTo: 'scim.users.filter.eq.10k', note: onPgNote(onPg) });
     });
     log(`PGlite seeding ran at ${Math.round(S.pgliteUsers / seeded.seconds)} users/s`);

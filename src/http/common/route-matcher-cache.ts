@@ -7,9 +7,12 @@ const CACHE_LIMIT = 2048;
 const OPTION_KEYS = new Set(['sensitive', 'strict', 'end', 'trailing', 'delimiter']);
 let installed = false;
 
+/** The directory of the express-openapi-validator copy the app loads (its modules are patched here). */
+const validatorDir = (): string => path.dirname(require.resolve('express-openapi-validator'));
+
 /**
  * express-openapi-validator 5.6 compiles every spec route with path-to-regexp on every request
- * while it looks for the operation (`lookupRoute` in its openapi.metadata.js): with our ~50 paths
+ * while it looks for the operation (`lookupRoute` in its openapi.metadata.js): with our ~45 routes
  * that was ~9% of a request's CPU. Upstream has the fix open (cdimascio/express-openapi-validator
  * PR #1217, "perf: cache route matchers"); until it ships, memoize the `pathToRegexp` export of
  * the path-to-regexp copy the validator loads, which it reads from the module on every call.
@@ -21,8 +24,7 @@ let installed = false;
  */
 export function cacheOpenApiRouteMatchers(): void {
   if (installed) return;
-  const validatorDir = path.dirname(require.resolve('express-openapi-validator'));
-  const mod = require(require.resolve('path-to-regexp', { paths: [validatorDir] })) as { pathToRegexp: PathToRegexp };
+  const mod = require(require.resolve('path-to-regexp', { paths: [validatorDir()] })) as { pathToRegexp: PathToRegexp };
   const compile = mod.pathToRegexp;
   // One map per combination of the boolean-ish options; keyed by the route string alone.
   const caches = new Map<string, Map<string, ReturnType<PathToRegexp>>>();
@@ -101,7 +103,7 @@ export function candidateRoutes(map: RouteMap, prefixes: Map<string, string>, ke
 
 /**
  * express-openapi-validator 5.6 looks an operation up by testing the request path against every
- * route of the spec in turn (`lookupRoute` in its openapi.metadata.js), ~60 regexps here for
+ * route of the spec in turn (`lookupRoute` in its openapi.metadata.js), ~45 regexps here for
  * each request. This gives its metadata middleware a view of the route map narrowed to the
  * routes that can match the request's first three path segments (memoized per key, bounded), and
  * leaves the lookup itself, its order and its results to the validator. It patches the module
@@ -110,8 +112,7 @@ export function candidateRoutes(map: RouteMap, prefixes: Map<string, string>, ke
  */
 export function narrowOpenApiRouteLookup(): void {
   if (narrowed) return;
-  const validatorDir = path.dirname(require.resolve('express-openapi-validator'));
-  const meta = require(path.join(validatorDir, 'middlewares', 'openapi.metadata.js')) as { applyOpenApiMetadata: ApplyMetadata };
+  const meta = require(path.join(validatorDir(), 'middlewares', 'openapi.metadata.js')) as { applyOpenApiMetadata: ApplyMetadata };
   const apply = meta.applyOpenApiMetadata;
   meta.applyOpenApiMetadata = (context, responseApiDoc) => {
     const full = context.expressRouteMap;
