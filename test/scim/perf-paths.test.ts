@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import request from 'supertest';
 import { tokenRuntimeOf } from '../../src/domain/tokens/token-runtime';
-import { idRangeEnds } from '../../src/domain/memberships/member-reads.repository';
+import { idRangeEnds, type MemberJsonBatch } from '../../src/domain/memberships/member-reads.repository';
+import { scimRefOpenings } from '../../src/http/scim/stream';
 import { testContext } from '../helpers/context';
 import { newTenant, type TestTenant } from '../helpers/factories';
 import { bearer } from '../helpers/http';
@@ -12,6 +13,9 @@ import { appWith } from '../ops/helpers';
  * last-use writes): not caused by the request under test, whose token is warm and whose app
  * reconciles once a minute.
  */
+/** A display name JSON must escape: quotes, a backslash, control characters, non-ASCII. */
+const ODD_NAME = 'Zoë "Q" \\ O\'Brien\n\t\u0001\u007f \u2028 😀';
+
 const BACKGROUND = /rate_limit_buckets|SET last_used_at/;
 
 /** The SQL the app sends while one request runs. */
@@ -40,7 +44,7 @@ describe('SCIM: reads cost one statement where they can', () => {
     ({ app } = appWith({ rateLimitSyncMs: 60_000 }));
     t = await newTenant();
     token = await t.token(['scim_provisioning']);
-    for (let i = 0; i < 7; i++) users.push(await t.user({ userName: `perf-${String(i).padStart(2, '0')}@example.com`, displayName: i === 3 ? 'Zoë "Q" \\ O\'Brien' : null }));
+    for (let i = 0; i < 7; i++) users.push(await t.user({ userName: `perf-${String(i).padStart(2, '0')}@example.com`, displayName: i === 3 ? ODD_NAME : null }));
     for (let i = 0; i < 50 && !tokenRuntimeOf(testContext().db).cache.enabled; i++) await new Promise((r) => setTimeout(r, 20));
     // Warm the token (and let its last-use write land).
     await request(app).get('/scim/v2/Users?count=0').set(bearer(token)).expect(200);
@@ -111,28 +115,44 @@ describe('SCIM: reads cost one statement where they can', () => {
     const g = await t.group({ name: 'perf streamed' });
     const nested = [await t.group({ name: 'perf child a' }), await t.group({ name: 'perf child b' })];
     await services.groupDirectory.mutateGroup(t.admin, g.id, { addMembers: [...users.map((u) => ({ id: u.id })), ...nested.map((n) => ({ id: n.id }))] });
+    // Batches come as SCIM member JSON written by the database: parse each to check it.
+    const refs = scimRefOpenings('https://roster.test/scim/v2');
+    type Member = { value: string; $ref: string; display?: string; type: string };
+    const read = async (opts: { batchSize: number; firstBatch: number; expected?: number }) => {
+      const batches: Member[][] = [];
+      for await (const b of services.groupDirectory.memberBatches(t.admin, g.id, refs, opts)) {
+        const members = JSON.parse(`[${b.json}]`) as Member[];
+        expect(b.count).to.equal(members.length);
+        const lastOne = members[members.length - 1];
+        expect(b.last).to.deep.equal({ kind: lastOne.type === 'User' ? 'user' : 'group', id: lastOne.value });
+        batches.push(members);
+      }
+      return batches;
+    };
     // A first batch of 4 (both kinds), then keyset batches of 2: the 2 groups and 2 users, then 5 users.
-    const batches = [];
-    for await (const b of services.groupDirectory.memberBatches(t.admin, g.id, { batchSize: 2, firstBatch: 4 })) batches.push(b);
+    const batches = await read({ batchSize: 2, firstBatch: 4 });
     expect(batches.map((b) => b.length)).to.deep.equal([4, 2, 2, 1]);
-    const groupFirst = [];
-    for await (const b of services.groupDirectory.memberBatches(t.admin, g.id, { batchSize: 2, firstBatch: 1 })) groupFirst.push(b);
+    const groupFirst = await read({ batchSize: 2, firstBatch: 1 });
     expect(groupFirst.map((b) => b.length)).to.deep.equal([1, 1, 2, 2, 2, 1]);
-    expect(groupFirst.flat().map((m) => m.id)).to.deep.equal(batches.flat().map((m) => m.id));
+    expect(groupFirst.flat()).to.deep.equal(batches.flat());
     // Read as id ranges (a member count of 7 in batches of 2: 4 ranges), the order and the
     // members are the same, whichever range each user's random id falls in.
-    const ranged = [];
-    for await (const b of services.groupDirectory.memberBatches(t.admin, g.id, { batchSize: 2, firstBatch: 1, expected: 7 })) ranged.push(b);
-    expect(ranged.flat().map((m) => m.id)).to.deep.equal(batches.flat().map((m) => m.id));
+    const ranged = await read({ batchSize: 2, firstBatch: 1, expected: 7 });
+    expect(ranged.flat()).to.deep.equal(batches.flat());
     expect(Math.max(...ranged.map((b) => b.length))).to.be.at.most(2);
     const flat = batches.flat();
-    expect(flat.map((m) => m.kind)).to.deep.equal([...nested.map(() => 'group'), ...users.map(() => 'user')]);
-    expect(flat.filter((m) => m.kind === 'user').map((m) => m.id)).to.deep.equal(users.map((u) => u.id).sort());
+    expect(flat.map((m) => m.type)).to.deep.equal([...nested.map(() => 'Group'), ...users.map(() => 'User')]);
+    expect(flat.filter((m) => m.type === 'User').map((m) => m.value)).to.deep.equal(users.map((u) => u.id).sort());
+    expect(flat[0]).to.deep.equal({ value: flat[0].value, $ref: `https://roster.test/scim/v2/Groups/${flat[0].value}`, display: flat[0].display, type: 'Group' });
     const res = await request(app).get(`/scim/v2/Groups/${g.id}`).set(bearer(token)).expect(200);
     const members = res.body.members as { value: string; $ref: string; display?: string; type: string }[];
-    expect(members.map((m) => m.value)).to.deep.equal(flat.map((m) => m.id));
+    expect(members.map((m) => m.value)).to.deep.equal(flat.map((m) => m.value));
     const odd = members.find((m) => m.value === users[3].id);
-    expect(odd).to.deep.equal({ value: users[3].id, $ref: `${res.request.url.split('/scim/v2')[0]}/scim/v2/Users/${users[3].id}`, display: 'Zoë "Q" \\ O\'Brien', type: 'User' });
+    expect(odd).to.deep.equal({ value: users[3].id, $ref: `${res.request.url.split('/scim/v2')[0]}/scim/v2/Users/${users[3].id}`, display: ODD_NAME, type: 'User' });
+    // The request's host goes into every $ref: escaped as JSON whatever it holds.
+    const host = 'ro"ster\\test:1';
+    const weird = await request(app).get(`/scim/v2/Groups/${g.id}`).set(bearer(token)).set('Host', host).expect(200);
+    expect(weird.body.members.map((m: { $ref: string }) => m.$ref)).to.deep.equal(flat.map((m) => `http://${host}/scim/v2/${m.type}s/${m.value}`));
     expect(members.find((m) => m.value === nested[0].id)).to.include({ type: 'Group', display: 'perf child a' });
   });
 });

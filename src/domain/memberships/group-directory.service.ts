@@ -13,7 +13,7 @@ import { isUuid } from '../ids';
 import { actorOf, type Principal } from '../principal';
 import { assertVersion, type VersionCondition } from '../versions';
 import { countGroupsWhere, findGroupIdPage, type GroupQuery } from './groups-query.repository';
-import { findFirstMembers, findMemberBatch, idRangeEnds } from './member-reads.repository';
+import { findFirstMembers, findMemberBatch, idRangeEnds, type MemberJsonBatch, type MemberRefOpenings } from './member-reads.repository';
 import { addUsersInOneStatement, lockGroupRow, removeMembersInOneStatement, type MemberWriteContext } from './member-writes.repository';
 import type { MemberKind, MemberRef } from './membership';
 import {
@@ -186,10 +186,11 @@ export function groupDirectoryService(db: Db) {
     },
 
     /**
-     * Direct members in batches — nested groups, then users, each by id — for streaming a group
-     * of any size in bounded memory without holding a connection between batches. A group of up
-     * to `firstBatch` members is one statement; a bigger one continues with keyset batches, each
-     * an index range scan from where the previous stopped (member-reads.repository.ts).
+     * Direct members in batches — nested groups, then users, each by id — as SCIM member JSON
+     * (member-reads.repository.ts: PostgreSQL renders each batch), for streaming a group of any
+     * size in bounded memory without holding a connection between batches. A group of up to
+     * `firstBatch` members is one statement; a bigger one continues with keyset batches, each an
+     * index range scan from where the previous stopped.
      *
      * The user members of a big group (`expected`: its stored member count) are read as id
      * ranges of about `batchSize` members each, in order, with the next range's first batch read
@@ -199,14 +200,15 @@ export function groupDirectoryService(db: Db) {
     async *memberBatches(
       p: Principal,
       groupId: string,
+      refs: MemberRefOpenings,
       { batchSize = 10_000, firstBatch = 1_000, expected = 0 }: { batchSize?: number; firstBatch?: number; expected?: number } = {},
-    ): AsyncGenerator<MemberWithDisplay[]> {
-      const first = await findFirstMembers(db, p.tenantId, groupId, firstBatch);
-      if (first.length) yield first;
-      if (first.length < firstBatch) return;
-      const last = first[first.length - 1];
+    ): AsyncGenerator<MemberJsonBatch> {
+      const first = await findFirstMembers(db, p.tenantId, groupId, firstBatch, refs);
+      if (first.count) yield first;
+      if (first.count < firstBatch || !first.last) return;
+      const last = first.last;
       const read = (kind: MemberKind, from: string | undefined, upTo: string | undefined) => {
-        const batch = findMemberBatch(db, p.tenantId, groupId, kind, from, batchSize, upTo);
+        const batch = findMemberBatch(db, p.tenantId, groupId, kind, from, batchSize, refs, upTo);
         // CASE: a client that goes away abandons the prefetched batch; its failure is nobody's.
         batch.catch(() => undefined);
         return batch;
@@ -214,13 +216,14 @@ export function groupDirectoryService(db: Db) {
       /** A range's batches, its first one read from the moment the range is opened. */
       const openRange = (kind: MemberKind, from: string | undefined, upTo: string | undefined) => {
         let next = read(kind, from, upTo);
-        return async function* (): AsyncGenerator<MemberWithDisplay[]> {
+        return async function* (): AsyncGenerator<MemberJsonBatch> {
           for (;;) {
             const batch = await next;
-            const full = batch.length === batchSize;
-            if (full) next = read(kind, batch[batch.length - 1].id, upTo);
-            if (batch.length) yield batch;
-            if (!full) return;
+            // A full batch may have more after it: the next one is read while this one is written.
+            const more = batch.count === batchSize ? batch.last : undefined;
+            if (more) next = read(kind, more.id, upTo);
+            if (batch.count) yield batch;
+            if (!more) return;
           }
         };
       };

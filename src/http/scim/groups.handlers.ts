@@ -9,7 +9,7 @@ import { encodeCursor, ifMatch, listParams, notModified, type ListParams } from 
 import { groupMutationFromPatch, parsePatchRequest } from './patch';
 import { listResponse, presentGroup, scimBase } from './present';
 import { coerceResource, project, wants, type JsonObject } from './resource';
-import { streamGroup } from './stream';
+import { scimRefOpenings, streamGroup } from './stream';
 import { projectionOf, sendResource } from './users.handlers';
 
 /** Members of a coerced Group body; `type` is optional (resolved by id). */
@@ -96,7 +96,8 @@ export function groupsHandlers(services: Services) {
       const { attributes, excluded } = projectionOf(req);
       if (!attributes?.length && !excluded?.length) {
         // CASE: the default representation includes every member; stream it in batches.
-        await streamGroup(res, group, services.groupDirectory.memberBatches(p, group.id, { expected: group.memberCount }), scimBase(req));
+        const base = scimBase(req);
+        await streamGroup(res, group, services.groupDirectory.memberBatches(p, group.id, scimRefOpenings(base), { expected: group.memberCount }), base);
         return;
       }
       sendResource(res, 200, await render(req, p, group), group.version);

@@ -1,27 +1,14 @@
 import type { Response } from 'express';
 import type { Group } from '../../domain/groups/group';
-import type { MemberWithDisplay } from '../../domain/memberships/memberships.repository';
+import type { MemberJsonBatch, MemberRefOpenings } from '../../domain/memberships/member-reads.repository';
 import { etagOf, presentGroup } from './present';
 
 /**
- * The JSON of a batch of members, written by hand: this is the hot loop of a million-member
- * GET, and one template per member is several times cheaper than building and stringifying an
- * object. Ids are UUIDs from the database (nothing to escape); the base URL and display names
- * go through JSON.stringify. Same fields and order as presentGroup's members.
+ * The `$ref` openings of a request's members: `"<base>/Users/` and `"<base>/Groups/` as the
+ * start of a JSON string (escaped here; the database appends the id and the closing quote).
  */
-function membersJson(batch: MemberWithDisplay[], base: string): string {
-  const users = `,"$ref":${JSON.stringify(`${base}/Users/`).slice(0, -1)}`;
-  const groups = `,"$ref":${JSON.stringify(`${base}/Groups/`).slice(0, -1)}`;
-  const parts = new Array<string>(batch.length);
-  for (let i = 0; i < batch.length; i++) {
-    const m = batch[i];
-    const user = m.kind === 'user';
-    parts[i] =
-      `{"value":"${m.id}"${user ? users : groups}${m.id}"` +
-      (m.display !== null ? `,"display":${JSON.stringify(m.display)}` : '') +
-      (user ? ',"type":"User"}' : ',"type":"Group"}');
-  }
-  return parts.join(',');
+export function scimRefOpenings(base: string): MemberRefOpenings {
+  return { user: JSON.stringify(`${base}/Users/`).slice(0, -1), group: JSON.stringify(`${base}/Groups/`).slice(0, -1) };
 }
 
 /** Writes a chunk, waiting while the client is slower than we are (backpressure). */
@@ -46,7 +33,7 @@ async function write(res: Response, chunk: string): Promise<void> {
  * Writes a Group resource with all its members, streamed batch by batch: memory stays flat
  * whatever the group's size (a 1,000,000-member group is never built in memory).
  */
-export async function streamGroup(res: Response, g: Group, batches: AsyncIterable<MemberWithDisplay[]>, base: string): Promise<void> {
+export async function streamGroup(res: Response, g: Group, batches: AsyncIterable<MemberJsonBatch>, base: string): Promise<void> {
   try {
     await writeGroup(res, g, batches, base);
   } catch (err) {
@@ -59,7 +46,7 @@ export async function streamGroup(res: Response, g: Group, batches: AsyncIterabl
   }
 }
 
-async function writeGroup(res: Response, g: Group, batches: AsyncIterable<MemberWithDisplay[]>, base: string): Promise<void> {
+async function writeGroup(res: Response, g: Group, batches: AsyncIterable<MemberJsonBatch>, base: string): Promise<void> {
   const { meta, ...head } = presentGroup(g, undefined, base);
   res.status(200);
   res.set('ETag', etagOf(g.version));
@@ -68,8 +55,8 @@ async function writeGroup(res: Response, g: Group, batches: AsyncIterable<Member
   await write(res, `${opening.slice(0, -1)},"members":[`);
   let first = true;
   for await (const batch of batches) {
-    const text = membersJson(batch, base);
-    await write(res, first ? text : `,${text}`);
+    if (!batch.count) continue;
+    await write(res, first ? batch.json : `,${batch.json}`);
     first = false;
   }
   res.end(`],"meta":${JSON.stringify(meta)}}`);
