@@ -4,7 +4,14 @@
  */
 
 export type DbConfig =
-  | { kind: 'postgres'; url: string; ssl: boolean; poolMax: number }
+  | {
+      kind: 'postgres';
+      url: string;
+      ssl: boolean;
+      poolMax: number;
+      /** Keep the hot fixed-shape statements prepared per connection (PG_PREPARED_STATEMENTS). */
+      preparedStatements: boolean;
+    }
   | { kind: 'pglite'; dir: string };
 
 export interface Config {
@@ -175,7 +182,7 @@ function logLevel(env: Env): string {
 export function loadConfig(env: Env = process.env): Config {
   const url = env.DATABASE_URL;
   const db: DbConfig = url
-    ? { kind: 'postgres', url, ssl: wantsSsl(env, url), poolMax: int(env, 'PGPOOL_MAX', 10, 1, 200) }
+    ? { kind: 'postgres', url, ssl: wantsSsl(env, url), poolMax: int(env, 'PGPOOL_MAX', 10, 1, 200), preparedStatements: bool(env, 'PG_PREPARED_STATEMENTS', true) }
     : { kind: 'pglite', dir: env.PGLITE_DIR || './data' };
   const production = env.NODE_ENV === 'production';
   return Object.freeze({

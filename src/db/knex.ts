@@ -52,7 +52,9 @@ export function knexConfig(db: DbConfig): Knex.Config {
         keepAlive: true,
       },
       pool: { min: 0, max: db.poolMax },
-    };
+      // Read by src/db/direct.ts (Knex keeps its config object as given).
+      preparedStatements: db.preparedStatements,
+    } as Knex.Config;
   }
   const dir = db.dir === 'memory://' ? 'memory://' : path.resolve(projectRoot, db.dir);
   if (dir !== 'memory://') fs.mkdirSync(dir, { recursive: true });

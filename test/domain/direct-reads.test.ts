@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
-import { readRows } from '../../src/db/direct';
+import { readRows, runStatement } from '../../src/db/direct';
+import { createDb } from '../../src/db/knex';
 import { testContext } from '../helpers/context';
 import { newTenant } from '../helpers/factories';
 
@@ -50,5 +51,67 @@ describe('hot reads straight on a pooled connection (readRows)', () => {
     // Every pooled connection is still usable (none was left checked out or broken).
     const results = await Promise.all(Array.from({ length: 20 }, () => readRows<{ one: number }>(db, db.raw('SELECT 1 AS one'))));
     expect(results.map((r) => r[0].one)).to.deep.equal(Array(20).fill(1));
+  });
+
+  describe('statements kept prepared (prepared: true)', () => {
+    /** A one-connection pool of the test database, so the session's prepared statements can be listed. */
+    const onePool = (prepared: boolean) => {
+      const { config } = testContext();
+      if (config.db.kind !== 'postgres') throw new Error('PostgreSQL only');
+      return createDb({ ...config.db, poolMax: 1, preparedStatements: prepared });
+    };
+    const preparedNames = async (db: Knex) =>
+      (await readRows<{ name: string }>(db, db.raw("SELECT name FROM pg_prepared_statements WHERE name LIKE 'roster_%' ORDER BY name"))).map((r) => r.name);
+    const table = `direct_prepared_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
+
+    it('gives the same rows, prepared once per connection on PostgreSQL, and only when asked and allowed', async () => {
+      const { db } = testContext();
+      const t = await newTenant();
+      await t.user({ userName: 'prepared-probe@example.com' });
+      const probe = (d: Knex) => d.raw('SELECT user_name FROM users WHERE tenant_id = ? ORDER BY seq', [t.id]);
+      expect(await readRows(db, probe(db), { prepared: true })).to.deep.equal(await readRows(db, probe(db)));
+      expect(await runStatement(db, 'SELECT ?::int + 1 AS two', [1], { prepared: true })).to.deep.equal([{ two: 2 }]);
+      if (db.client.config.client !== 'pg') return; // PGlite: through Knex, nothing to prepare.
+      const on = onePool(true);
+      const off = onePool(false);
+      try {
+        await readRows(on, probe(on));
+        expect(await preparedNames(on), 'not asked').to.deep.equal([]);
+        for (let i = 0; i < 3; i++) expect(await readRows(on, probe(on), { prepared: true })).to.deep.equal([{ user_name: 'prepared-probe@example.com' }]);
+        expect(await preparedNames(on), 'one statement, prepared once').to.have.length(1);
+        await readRows(off, probe(off), { prepared: true });
+        expect(await preparedNames(off), 'PG_PREPARED_STATEMENTS off').to.deep.equal([]);
+      } finally {
+        await Promise.all([on.destroy(), off.destroy()]);
+      }
+    });
+
+    it('runs unnamed when a migration changed what the statement returns, or the server lost it', async () => {
+      const { db } = testContext();
+      const pg = db.client.config.client === 'pg';
+      // On PGlite the statements go through Knex: the same answers are expected, unprepared.
+      const on = pg ? onePool(true) : db;
+      try {
+        await on.raw(`CREATE TABLE ${table} (a int)`);
+        await on.raw(`INSERT INTO ${table} VALUES (1)`);
+        const select = `SELECT * FROM ${table}`;
+        expect(await runStatement(on, select, [], { prepared: true })).to.deep.equal([{ a: 1 }]);
+        // The prepared form now returns the wrong columns: PostgreSQL refuses it (0A000).
+        await on.raw(`ALTER TABLE ${table} ADD COLUMN b int DEFAULT 2`);
+        expect(await runStatement(on, select, [], { prepared: true })).to.deep.equal([{ a: 1, b: 2 }]);
+        expect(await runStatement(on, select, [], { prepared: true })).to.deep.equal([{ a: 1, b: 2 }]);
+        // A pooler in transaction mode loses prepared statements: the pool stops preparing.
+        const other = `SELECT a + 1 AS c FROM ${table}`;
+        expect(await runStatement(on, other, [], { prepared: true })).to.deep.equal([{ c: 2 }]);
+        if (pg) expect(await preparedNames(on)).to.have.length(2);
+        if (pg) await on.raw('DEALLOCATE ALL');
+        expect(await runStatement(on, other, [], { prepared: true })).to.deep.equal([{ c: 2 }]);
+        expect(await runStatement(on, 'SELECT 3 AS three', [], { prepared: true })).to.deep.equal([{ three: 3 }]);
+        if (pg) expect(await preparedNames(on)).to.deep.equal([]);
+      } finally {
+        await on.raw(`DROP TABLE IF EXISTS ${table}`);
+        if (on !== db) await on.destroy();
+      }
+    });
   });
 });

@@ -30,6 +30,34 @@ export interface GroupRow {
   updated_at: Date;
 }
 
+/**
+ * The columns of a GroupRow (all but owner_ids, which statements aggregate): named, not `*`, so
+ * a statement kept prepared returns the same columns after a migration adds one to the table.
+ */
+export const GROUP_COLUMNS = [
+  'id',
+  'seq',
+  'tenant_id',
+  'name',
+  'key',
+  'external_id',
+  'description',
+  'type',
+  'visibility',
+  'state',
+  'rules_visible',
+  'images',
+  'addresses',
+  'properties',
+  'wildcards',
+  'system',
+  'owner_user_id',
+  'member_count',
+  'version',
+  'created_at',
+  'updated_at',
+] as const satisfies readonly Exclude<keyof GroupRow, 'owner_ids'>[];
+
 export function toGroup(r: GroupRow): Group {
   return {
     id: r.id,

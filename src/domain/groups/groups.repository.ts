@@ -3,13 +3,13 @@ import { compileCriteria, sortExpression } from '../../db/criteria-sql';
 import { readRows } from '../../db/direct';
 import type { Executor } from '../../db/transaction';
 import type { Group, GroupChanges, GroupListQuery, GroupViewer, NewGroup } from './group';
-import { toGroup, type GroupRow } from './group-rows';
+import { GROUP_COLUMNS, toGroup, type GroupRow } from './group-rows';
 import { groupFields } from './groups.fields';
 
 /** The group columns plus its owner ids, aggregated in the same statement. */
 function selectGroups(db: Executor): Knex.QueryBuilder {
   return db('groups as g').select(
-    'g.*',
+    GROUP_COLUMNS.map((c) => `g.${c}`),
     db.raw(
       "coalesce((select array_agg(o.user_id::text order by o.user_id) from group_owners o where o.tenant_id = g.tenant_id and o.group_id = g.id), '{}') as owner_ids",
     ),
@@ -45,7 +45,7 @@ export async function insertGroup(db: Executor, tenantId: string, g: NewGroup, o
 export async function findGroupById(db: Executor, tenantId: string, id: string, opts: { forUpdate?: boolean } = {}): Promise<Group | undefined> {
   const q = selectGroups(db).where({ 'g.tenant_id': tenantId, 'g.id': id }).limit(1);
   if (opts.forUpdate) q.forUpdate();
-  const [row] = await readRows<GroupRow>(db, q);
+  const [row] = await readRows<GroupRow>(db, q, { prepared: true });
   return row ? toGroup(row) : undefined;
 }
 

@@ -2,7 +2,8 @@ import type { CompiledSql } from '../../db/criteria-sql';
 import { translateDbError } from '../../db/pg-errors';
 import type { Executor } from '../../db/transaction';
 import type { Group } from '../groups/group';
-import { toGroup, type GroupRow } from '../groups/group-rows';
+import { GROUP_COLUMNS, toGroup, type GroupRow } from '../groups/group-rows';
+import { runStatement } from '../../db/direct';
 
 /**
  * Membership changes as ONE statement each: lock the group row, check the version condition and
@@ -60,7 +61,7 @@ function bumpAuditReturn(c: MemberWriteContext): CompiledSql {
                                       'changes', '{}'::jsonb, 'memberDelta', n.delta)
               FROM upd, ok, n
           )
-          SELECT r.*, n.delta, (SELECT count(*) FROM ok)::int AS ok,
+          SELECT ${GROUP_COLUMNS.map((c) => `r.${c}`).join(', ')}, n.delta, (SELECT count(*) FROM ok)::int AS ok,
                  coalesce((SELECT array_agg(o.user_id::text ORDER BY o.user_id) FROM group_owners o
                             WHERE o.tenant_id = r.tenant_id AND o.group_id = r.id), '{}') AS owner_ids
             FROM (SELECT * FROM upd UNION ALL SELECT * FROM g WHERE NOT EXISTS (SELECT 1 FROM upd)) r, n`,
@@ -104,11 +105,12 @@ export async function addUsersInOneStatement(db: Executor, c: MemberWriteContext
      n AS (SELECT count(*)::int AS delta, count(*) > 0 AS touched FROM ins),
      ${tail.sql}`;
   const bindings = [...g.bindings, userIds, c.tenantId, c.versions ?? null, c.versions ?? null, c.tenantId, c.groupId, ...tail.bindings];
-  // CASE: it runs outside any transaction of ours (it is one on its own), so errors are translated here.
-  const result = await db.raw(sql, bindings as never[]).catch((err: unknown) => {
+  // CASE: it runs outside any transaction of ours (it is one on its own), so errors are translated
+  // here. Its plan is the same for any group and ids (key lookups): kept prepared.
+  const rows = await runStatement<GroupRow & { delta: number; ok: number }>(db, sql, bindings, { prepared: true }).catch((err: unknown) => {
     throw translateDbError(err);
   });
-  return resultOf(result.rows);
+  return resultOf(rows);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { runStatement } from '../../db/direct';
 import { translateDbError } from '../../db/pg-errors';
 import type { Executor } from '../../db/transaction';
 import type { User, UserChanges } from './user';
@@ -31,9 +32,10 @@ const rowJson = (u: UserRowInput) => ({
  */
 export async function insertUsersWithAudit(db: Executor, tenantId: string, rows: UserRowInput[], actor: Actor): Promise<(User | undefined)[]> {
   if (!rows.length) return [];
-  const result = await db
-    .raw(
-      `WITH src AS (
+  // Its plan is the same whatever the rows (one JSON array parameter): kept prepared.
+  const created = await runStatement<UserRow>(
+    db,
+    `WITH src AS (
          SELECT e.ord, e.v FROM jsonb_array_elements(?::jsonb) WITH ORDINALITY AS e(v, ord)
        ),
        ins AS (
@@ -53,14 +55,15 @@ export async function insertUsersWithAudit(db: Executor, tenantId: string, rows:
            FROM ins
        )
        SELECT id, seq, tenant_id, user_name, external_id, display_name, active, resource, version, created_at, updated_at FROM ins`,
-      [JSON.stringify(rows.map(rowJson)), tenantId, tenantId, actor.actorTokenId, actor.actorUserId] as never[],
-    )
+    [JSON.stringify(rows.map(rowJson)), tenantId, tenantId, actor.actorTokenId, actor.actorUserId],
+    { prepared: true },
+  )
     // CASE: the statement is a transaction on its own, outside inTransaction: translate here.
     .catch((err: unknown) => {
       throw translateDbError(err);
     });
   // A created row carries its userName verbatim, and only the first row of a name gets in.
-  const byName = new Map((result.rows as UserRow[]).map((r) => [r.user_name, toUser(r)]));
+  const byName = new Map(created.map((r) => [r.user_name, toUser(r)]));
   return rows.map((r) => {
     const user = byName.get(r.userName);
     byName.delete(r.userName);
