@@ -65,14 +65,15 @@ function preparedFormFailed(err: unknown): 'statement' | 'pool' | undefined {
  * Runs one statement on a connection of Knex's own pool (PostgreSQL outside a transaction).
  * Knex's query runner (query ids, events, response processing, error rewriting) costs about as
  * much CPU as the statement itself on a small indexed read (measured: ~50 µs of ~200 µs); the
- * hot statements skip it. Knex's `query` event is still emitted (with `direct: true`) for those
- * who listen (statement counting in tests, debugging).
+ * hot statements skip it. Knex's `query` event is still emitted (with `direct: true`, and
+ * `prepared` when it runs as a named statement) for those who listen (statement counting in
+ * tests, debugging).
  */
 async function runOnPool<T>(db: Knex, sql: string, bindings: readonly unknown[], opts: StatementOptions): Promise<T[]> {
-  if (db.listenerCount('query') > 0) db.emit('query', { sql, bindings, direct: true });
   const client = db.client as unknown as PooledClient;
   const prepare = opts.prepared === true && client.config.preparedStatements === true && !noPrepare.has(client) && !unnamed.has(sql);
   const name = prepare ? nameOf(sql) : undefined;
+  if (db.listenerCount('query') > 0) db.emit('query', { sql, bindings, direct: true, prepared: name !== undefined });
   const connection = await client.acquireConnection();
   try {
     try {

@@ -9,7 +9,7 @@ import { groupFields } from './groups.fields';
 /** The group columns plus its owner ids, aggregated in the same statement. */
 function selectGroups(db: Executor): Knex.QueryBuilder {
   return db('groups as g').select(
-    GROUP_COLUMNS.map((c) => `g.${c}`),
+    ...GROUP_COLUMNS.map((c) => `g.${c}`),
     db.raw(
       "coalesce((select array_agg(o.user_id::text order by o.user_id) from group_owners o where o.tenant_id = g.tenant_id and o.group_id = g.id), '{}') as owner_ids",
     ),

@@ -81,6 +81,18 @@ function toPage(rows: PageRow[], withGroups: boolean | undefined): UserPageRows 
   return { users, groups, tenantTotal };
 }
 
+/** Attributes an `eq` filter finds one user (or a handful) by, through an index, whatever the value. */
+const KEY_ATTRIBUTES = new Set(['id', 'userName', 'externalId']);
+
+/**
+ * Whether the query is a lookup by key (`userName eq "…"`, the commonest IdP request): its plan is
+ * the same for any value, so its statement is kept prepared (see readRows).
+ */
+function namesOneUser(query: UserListQuery): boolean {
+  const c = query.criteria;
+  return c?.op === 'cmp' && c.cmp === 'eq' && KEY_ATTRIBUTES.has(c.field) && typeof c.value === 'string' && !query.sortBy;
+}
+
 /**
  * One page of users in a deterministic order (sort attribute, then creation order). The common
  * case — creation order, no filter, a startIndex past the first page — first finds the page's
@@ -103,7 +115,7 @@ export async function findUserPage(db: Executor, tenantId: string, query: UserLi
   if (query.beforeSeq !== undefined) q.where('u.seq', '<', query.beforeSeq);
   if (query.sortBy) q.orderByRaw(`${sortExpression(userFields, query.sortBy)} ${dir} NULLS LAST`);
   q.orderBy('u.seq', query.beforeSeq !== undefined ? 'desc' : query.sortBy ? dir : 'asc');
-  const rows = await readRows<PageRow>(db, q.offset(query.offset).limit(query.limit));
+  const rows = await readRows<PageRow>(db, q.offset(query.offset).limit(query.limit), { prepared: namesOneUser(query) });
   if (query.beforeSeq !== undefined) rows.reverse();
   return toPage(rows, query.withGroups);
 }
