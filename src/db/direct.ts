@@ -2,30 +2,61 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Executor } from './transaction';
 
+// pg's own wire-protocol serializer and value preparation (dates, arrays, JSON), used to talk to
+// PGlite in one protocol round trip: both ship with pg, which Roster depends on.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { serialize } = require('pg-protocol') as { serialize: ProtocolSerializer };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { prepareValue } = require('pg/lib/utils') as { prepareValue(v: unknown): string | Buffer | null };
+
+interface ProtocolSerializer {
+  parse(m: { name: string; text: string; types: number[] }): Buffer;
+  bind(m: { statement: string; values: (string | Buffer | null)[] }): Buffer;
+  describe(m: { type: 'P' | 'S' }): Buffer;
+  execute(m: Record<string, never>): Buffer;
+  sync(): Buffer;
+}
+
+/** A connection of Knex's pool on PostgreSQL: a pg Client. */
 interface PgConnection {
   query(config: { text: string; values: readonly unknown[]; name?: string }): Promise<{ rows: unknown[] }>;
 }
 
-interface PooledClient {
-  config: { client?: unknown; preparedStatements?: boolean };
-  acquireConnection(): Promise<PgConnection>;
-  releaseConnection(c: PgConnection): Promise<unknown>;
+/** The PGlite instance knex-pglite hands out as its one connection (its public protocol entry). */
+interface PgliteConnection {
+  execProtocol(message: Uint8Array): Promise<{ messages: ProtocolMessage[] }>;
+  parsers: Record<number, (text: string, typeId: number) => unknown>;
 }
 
-/** Whether `db` is the database itself on PostgreSQL through `pg` (not a transaction, not PGlite). */
-function isPooledPg(db: Executor): db is Knex {
-  return !(db as Knex.Transaction).isTransaction && (db as Knex).client.config.client === 'pg';
+interface ProtocolMessage {
+  name: string;
+  fields?: unknown[];
+}
+
+interface PooledClient<C> {
+  config: { client?: unknown; preparedStatements?: boolean };
+  pglite?: unknown;
+  acquireConnection(): Promise<C>;
+  releaseConnection(c: C): Promise<unknown>;
+}
+
+/** Which driver `db` runs on, when it is the database itself (not a transaction). */
+function pooledDriver(db: Executor): 'pg' | 'pglite' | undefined {
+  if ((db as Knex.Transaction).isTransaction) return undefined;
+  const client = (db as Knex).client as PooledClient<unknown>;
+  if (client.config.client === 'pg') return 'pg';
+  return typeof client.pglite === 'object' && client.pglite !== null ? 'pglite' : undefined;
 }
 
 export interface StatementOptions {
   /**
-   * Keep the statement prepared on every connection of the pool: PostgreSQL parses it once per
-   * connection instead of on every request, and after a few executions may keep one generic plan
-   * instead of planning each time. Only for statements whose best plan does not depend on their
-   * values (lookups and writes by primary or unique key, arrays of ids): never for offsets,
-   * filters or ranges, where a generic plan can be far worse (measured: a Groups v2 member page
-   * went from 0.6 ms to 82 ms on a generic plan). Ignored in transactions and on PGlite, and
-   * when PG_PREPARED_STATEMENTS is off.
+   * Keep the statement prepared on every connection of the pool: the database parses it once
+   * per connection instead of on every request, and after a few executions may keep one generic
+   * plan instead of planning each time. Only for statements whose best plan does not depend on
+   * their values (lookups and writes by primary or unique key, arrays of ids): never for
+   * offsets, filters or ranges, where a generic plan can be far worse (measured: a Groups v2
+   * member page went from 0.6 ms to 82 ms on a generic plan). Ignored in transactions, and on
+   * PostgreSQL when PG_PREPARED_STATEMENTS is off.
    */
   prepared?: boolean;
 }
@@ -61,30 +92,73 @@ function preparedFormFailed(err: unknown): 'statement' | 'pool' | undefined {
   return undefined;
 }
 
+/** The statements PGlite has prepared under our names (one set per PGlite instance). */
+const pgliteParsed = new WeakMap<object, Set<string>>();
+
 /**
- * Runs one statement on a connection of Knex's own pool (PostgreSQL outside a transaction).
- * Knex's query runner (query ids, events, response processing, error rewriting) costs about as
- * much CPU as the statement itself on a small indexed read (measured: ~50 µs of ~200 µs); the
- * hot statements skip it. Knex's `query` event is still emitted (with `direct: true`, and
- * `prepared` when it runs as a named statement) for those who listen (statement counting in
- * tests, debugging).
+ * One statement on PGlite in ONE protocol exchange (parse unless already prepared, bind,
+ * describe, execute, sync), rows parsed with PGlite's own type parsers. PGlite's `query()` makes
+ * six exchanges with the WASM backend per statement (it describes the statement first to
+ * serialize the values by type); here the values go as text, typed by the server as usual.
  */
-async function runOnPool<T>(db: Knex, sql: string, bindings: readonly unknown[], opts: StatementOptions): Promise<T[]> {
-  const client = db.client as unknown as PooledClient;
-  const prepare = opts.prepared === true && client.config.preparedStatements === true && !noPrepare.has(client) && !unnamed.has(sql);
-  const name = prepare ? nameOf(sql) : undefined;
+async function queryPglite<T>(pglite: PgliteConnection, sql: string, bindings: readonly unknown[], name: string | undefined): Promise<T[]> {
+  let parsed = pgliteParsed.get(pglite);
+  if (!parsed) pgliteParsed.set(pglite, (parsed = new Set()));
+  const statement = name ?? '';
+  const parts: Buffer[] = [];
+  if (!name) parts.push(serialize.parse({ name: '', text: sql, types: [] }));
+  else if (!parsed.has(name)) {
+    // A named statement is prepared in an exchange of its own, so that it is known to exist
+    // whatever happens to its first execution (a value of the wrong type, say).
+    await pglite.execProtocol(Buffer.concat([serialize.parse({ name, text: sql, types: [] }), serialize.sync()]));
+    parsed.add(name);
+  }
+  parts.push(serialize.bind({ statement, values: bindings.map((v) => prepareValue(v)) }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync());
+  const { messages } = await pglite.execProtocol(Buffer.concat(parts));
+  const description = messages.find((m) => m.name === 'rowDescription') as { fields: { name: string; dataTypeID: number }[] } | undefined;
+  if (!description) return [];
+  const columns = description.fields.map((f) => ({ name: f.name, typeId: f.dataTypeID, parse: pglite.parsers[f.dataTypeID] }));
+  const rows: T[] = [];
+  for (const m of messages) {
+    if (m.name !== 'dataRow') continue;
+    const row: Record<string, unknown> = {};
+    const fields = m.fields as (string | null)[];
+    for (let i = 0; i < columns.length; i++) {
+      const c = columns[i];
+      const text = fields[i];
+      row[c.name] = text === null ? null : c.parse ? c.parse(text, c.typeId) : text;
+    }
+    rows.push(row as T);
+  }
+  return rows;
+}
+
+/**
+ * Runs one statement on the connection of Knex's own pool, outside Knex's query runner: on
+ * PostgreSQL with pg's `query`, on PGlite in one protocol exchange (queryPglite). Knex's query
+ * runner (query ids, events, response processing, error rewriting) costs about as much CPU as
+ * the statement itself on a small indexed read (measured: ~50 µs of ~200 µs); the hot statements
+ * skip it. Knex's `query` event is still emitted (with `direct: true`, and `prepared` when it
+ * runs as a named statement) for those who listen (statement counting in tests, debugging).
+ */
+async function runOnPool<T>(db: Knex, driver: 'pg' | 'pglite', sql: string, bindings: readonly unknown[], opts: StatementOptions): Promise<T[]> {
+  const client = db.client as unknown as PooledClient<PgConnection & PgliteConnection>;
+  const allowed = driver === 'pglite' || client.config.preparedStatements === true;
+  const name = opts.prepared === true && allowed && !noPrepare.has(client) && !unnamed.has(sql) ? nameOf(sql) : undefined;
   if (db.listenerCount('query') > 0) db.emit('query', { sql, bindings, direct: true, prepared: name !== undefined });
+  const run = (connection: PgConnection & PgliteConnection, as: string | undefined) =>
+    driver === 'pg' ? connection.query({ text: sql, values: bindings, name: as }).then((r) => r.rows as T[]) : queryPglite<T>(connection, sql, bindings, as);
   const connection = await client.acquireConnection();
   try {
     try {
-      return (await connection.query({ text: sql, values: bindings, name })).rows as T[];
+      return await run(connection, name);
     } catch (err) {
       const failed = name ? preparedFormFailed(err) : undefined;
       if (!failed) throw err;
       // Nothing ran: the server refused the prepared form itself. Stop using it and run unnamed.
       if (failed === 'pool') noPrepare.add(client);
       else unnamed.add(sql);
-      return (await connection.query({ text: sql, values: bindings })).rows as T[];
+      return await run(connection, undefined);
     }
   } finally {
     await client.releaseConnection(connection);
@@ -93,27 +167,29 @@ async function runOnPool<T>(db: Knex, sql: string, bindings: readonly unknown[],
 
 /**
  * The rows of one read statement (a query builder or a raw statement; not `.first()`), run
- * straight on a connection of Knex's pool when `db` is PostgreSQL outside a transaction (see
- * runOnPool). Knex still builds the SQL and its bindings, and still owns the connections. In a
- * transaction or on PGlite the statement runs through Knex as usual.
+ * straight on the connection of Knex's pool when `db` is the database itself (see runOnPool).
+ * Knex still builds the SQL and its bindings, and still owns the connections. In a transaction
+ * the statement runs through Knex as usual.
  */
 export async function readRows<T>(db: Executor, query: Knex.QueryBuilder | Knex.Raw, opts: StatementOptions = {}): Promise<T[]> {
-  if (!isPooledPg(db)) {
+  const driver = pooledDriver(db);
+  if (!driver) {
     const result = (await query) as T[] | { rows: T[] };
     return Array.isArray(result) ? result : result.rows;
   }
   const { sql, bindings } = query.toSQL().toNative();
-  return runOnPool<T>(db, sql, bindings, opts);
+  return runOnPool<T>(db as Knex, driver, sql, bindings, opts);
 }
 
 /**
  * The rows of one raw statement (`?` placeholders), which may write: a statement that is a
- * transaction on its own. On PostgreSQL outside a transaction it runs like readRows; otherwise
- * through Knex. Errors are the driver's (SQLSTATE and constraint kept) either way.
+ * transaction on its own. Outside a transaction it runs like readRows; in one, through Knex.
+ * Errors are the driver's (SQLSTATE and constraint kept) either way.
  */
 export async function runStatement<T>(db: Executor, sql: string, bindings: readonly unknown[], opts: StatementOptions = {}): Promise<T[]> {
   const raw = db.raw(sql, bindings as Knex.RawBinding[]);
-  if (!isPooledPg(db)) return ((await raw) as { rows: T[] }).rows;
+  const driver = pooledDriver(db);
+  if (!driver) return ((await raw) as { rows: T[] }).rows;
   const native = raw.toSQL().toNative();
-  return runOnPool<T>(db, native.sql, native.bindings, opts);
+  return runOnPool<T>(db as Knex, driver, native.sql, native.bindings, opts);
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { readRows, runStatement } from '../../src/db/direct';
@@ -21,7 +22,7 @@ describe('hot reads straight on a pooled connection (readRows)', () => {
     });
   });
 
-  it("skips Knex's query runner on PostgreSQL outside a transaction, and only there, still emitting its query event", async () => {
+  it("skips Knex's query runner outside a transaction, and only there, still emitting its query event", async () => {
     const { db } = testContext();
     const seen: { sql: string; direct?: boolean }[] = [];
     const record = (q: { sql: string; direct?: boolean }) => {
@@ -36,8 +37,7 @@ describe('hot reads straight on a pooled connection (readRows)', () => {
     } finally {
       db.off('query', record);
     }
-    const pg = db.client.config.client === 'pg';
-    expect(seen.filter((q) => /SELECT 1 AS one/.test(q.sql)).map((q) => q.direct === true)).to.deep.equal([pg]);
+    expect(seen.filter((q) => /SELECT 1 AS one/.test(q.sql)).map((q) => q.direct === true)).to.deep.equal([true]);
     expect(seen.filter((q) => /SELECT 2 AS two/.test(q.sql)).map((q) => q.direct === true)).to.deep.equal([false]);
   });
 
@@ -64,32 +64,65 @@ describe('hot reads straight on a pooled connection (readRows)', () => {
       (await readRows<{ name: string }>(db, db.raw("SELECT name FROM pg_prepared_statements WHERE name LIKE 'roster_%' ORDER BY name"))).map((r) => r.name);
     const table = `direct_prepared_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
 
-    it('gives the same rows, prepared once per connection on PostgreSQL, and only when asked and allowed', async () => {
+    it('gives the same rows, prepared once per connection, and only when asked (and allowed, on PostgreSQL)', async () => {
       const { db } = testContext();
+      const pg = db.client.config.client === 'pg';
       const t = await newTenant();
       await t.user({ userName: 'prepared-probe@example.com' });
-      const probe = (d: Knex) => d.raw('SELECT user_name FROM users WHERE tenant_id = ? ORDER BY seq', [t.id]);
-      expect(await readRows(db, probe(db), { prepared: true })).to.deep.equal(await readRows(db, probe(db)));
+      const probe = (d: Knex) => d.raw('SELECT user_name FROM users WHERE tenant_id = ? ORDER BY seq /* prepared probe */', [t.id]);
+      expect(await readRows(db, probe(db), { prepared: true })).to.deep.equal(await db.raw('SELECT user_name FROM users WHERE tenant_id = ? ORDER BY seq', [t.id]).then((r) => r.rows));
       expect(await runStatement(db, 'SELECT ?::int + 1 AS two', [1], { prepared: true })).to.deep.equal([{ two: 2 }]);
-      if (db.client.config.client !== 'pg') return; // PGlite: through Knex, nothing to prepare.
-      const on = onePool(true);
-      const off = onePool(false);
+      // The name a statement is prepared under: derived from its text, the same on every connection.
+      const probeName = `roster_${createHash('sha1').update(probe(db).toSQL().toNative().sql).digest('hex').slice(0, 20)}`;
+      // PGlite has one connection, shared with the other tests (the probe is prepared on it by now).
+      const on = pg ? onePool(true) : db;
       try {
-        await readRows(on, probe(on));
-        expect(await preparedNames(on), 'not asked').to.deep.equal([]);
+        await readRows(on, probe(on), { prepared: false });
+        expect((await preparedNames(on)).includes(probeName), 'asked only on PGlite, above').to.equal(!pg);
         for (let i = 0; i < 3; i++) expect(await readRows(on, probe(on), { prepared: true })).to.deep.equal([{ user_name: 'prepared-probe@example.com' }]);
-        expect(await preparedNames(on), 'one statement, prepared once').to.have.length(1);
-        await readRows(off, probe(off), { prepared: true });
-        expect(await preparedNames(off), 'PG_PREPARED_STATEMENTS off').to.deep.equal([]);
+        const names = await preparedNames(on);
+        expect(names.filter((n) => n === probeName), 'prepared once').to.have.length(1);
+        if (pg) expect(names, 'nothing else on a fresh connection').to.deep.equal([probeName]);
+        if (pg) {
+          const off = onePool(false);
+          try {
+            await readRows(off, probe(off), { prepared: true });
+            expect(await preparedNames(off), 'PG_PREPARED_STATEMENTS off').to.deep.equal([]);
+          } finally {
+            await off.destroy();
+          }
+        }
       } finally {
-        await Promise.all([on.destroy(), off.destroy()]);
+        if (on !== db) await on.destroy();
       }
+    });
+
+    it('keeps a statement prepared, and preparing on, after its first run failed on a value', async () => {
+      const { db } = testContext();
+      const text = 'SELECT ?::int AS n /* prepared, first run fails */';
+      const err = await runStatement(db, text, ['x'], { prepared: true }).then(
+        () => undefined,
+        (e: unknown) => e as { code?: string },
+      );
+      expect(err?.code).to.equal('22P02');
+      expect(await runStatement(db, text, ['5'], { prepared: true })).to.deep.equal([{ n: 5 }]);
+      const seen: boolean[] = [];
+      const record = (q: { sql: string; prepared?: boolean }) => {
+        if (q.sql.includes('still prepared')) seen.push(q.prepared === true);
+      };
+      db.on('query', record);
+      try {
+        expect(await runStatement(db, 'SELECT 1 AS one /* still prepared */', [], { prepared: true })).to.deep.equal([{ one: 1 }]);
+      } finally {
+        db.off('query', record);
+      }
+      expect(seen).to.deep.equal([true]);
     });
 
     it('runs unnamed when a migration changed what the statement returns, or the server lost it', async () => {
       const { db } = testContext();
       const pg = db.client.config.client === 'pg';
-      // On PGlite the statements go through Knex: the same answers are expected, unprepared.
+      // PGlite: its one connection is the tests' own; the pooler case is left to PostgreSQL.
       const on = pg ? onePool(true) : db;
       try {
         await on.raw(`CREATE TABLE ${table} (a int)`);
