@@ -56,7 +56,9 @@ async function writeGroup(res: Response, g: Group, batches: AsyncIterable<Member
   let first = true;
   for await (const batch of batches) {
     if (!batch.count) continue;
-    await write(res, first ? batch.json : `,${batch.json}`);
+    // The separator goes on its own: prefixing it would copy the batch's whole text.
+    if (!first) await write(res, ',');
+    await write(res, batch.json);
     first = false;
   }
   res.end(`],"meta":${JSON.stringify(meta)}}`);
