@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import request from 'supertest';
 import { tokenRuntimeOf } from '../../src/domain/tokens/token-runtime';
-import { idRangeEnds, type MemberJsonBatch } from '../../src/domain/memberships/member-reads.repository';
-import { scimRefOpenings } from '../../src/http/scim/stream';
+import { idRangeEnds } from '../../src/domain/memberships/member-reads.repository';
+import { scimMemberTemplates } from '../../src/http/scim/stream';
 import { testContext } from '../helpers/context';
 import { newTenant, type TestTenant } from '../helpers/factories';
 import { bearer } from '../helpers/http';
@@ -18,12 +18,12 @@ const ODD_NAME = 'Zoë "Q" \\ O\'Brien\n\t\u0001\u007f \u2028 😀';
 
 const BACKGROUND = /rate_limit_buckets|SET last_used_at/;
 
-/** The SQL the app sends while one request runs. */
-async function statementsOf(send: () => Promise<unknown>): Promise<string[]> {
+/** The statements the app sends while one request runs (Knex's query event; `prepared` from readRows). */
+async function queriesOf(send: () => Promise<unknown>): Promise<{ sql: string; prepared?: boolean }[]> {
   const { db } = testContext();
-  const seen: string[] = [];
-  const onQuery = (q: { sql: string }) => {
-    if (!BACKGROUND.test(q.sql)) seen.push(q.sql);
+  const seen: { sql: string; prepared?: boolean }[] = [];
+  const onQuery = (q: { sql: string; prepared?: boolean }) => {
+    if (!BACKGROUND.test(q.sql)) seen.push(q);
   };
   db.on('query', onQuery);
   try {
@@ -33,6 +33,9 @@ async function statementsOf(send: () => Promise<unknown>): Promise<string[]> {
   }
   return seen;
 }
+
+/** The SQL the app sends while one request runs. */
+const statementsOf = async (send: () => Promise<unknown>): Promise<string[]> => (await queriesOf(send)).map((q) => q.sql);
 
 describe('SCIM: reads cost one statement where they can', () => {
   let t: TestTenant;
@@ -115,13 +118,13 @@ describe('SCIM: reads cost one statement where they can', () => {
     const g = await t.group({ name: 'perf streamed' });
     const nested = [await t.group({ name: 'perf child a' }), await t.group({ name: 'perf child b' })];
     await services.groupDirectory.mutateGroup(t.admin, g.id, { addMembers: [...users.map((u) => ({ id: u.id })), ...nested.map((n) => ({ id: n.id }))] });
-    // Batches come as SCIM member JSON written by the database: parse each to check it.
-    const refs = scimRefOpenings('https://roster.test/scim/v2');
+    // Batches come as SCIM member objects written by the database: parse each to check it.
+    const templates = scimMemberTemplates('https://roster.test/scim/v2');
     type Member = { value: string; $ref: string; display?: string; type: string };
     const read = async (opts: { batchSize: number; firstBatch: number; expected?: number }) => {
       const batches: Member[][] = [];
-      for await (const b of services.groupDirectory.memberBatches(t.admin, g.id, refs, opts)) {
-        const members = JSON.parse(`[${b.json}]`) as Member[];
+      for await (const b of services.groupDirectory.memberBatches(t.admin, g.id, templates, opts)) {
+        const members = JSON.parse(`[${b.text}]`) as Member[];
         expect(b.count).to.equal(members.length);
         const lastOne = members[members.length - 1];
         expect(b.last).to.deep.equal({ kind: lastOne.type === 'User' ? 'user' : 'group', id: lastOne.value });
@@ -157,22 +160,9 @@ describe('SCIM: reads cost one statement where they can', () => {
   });
 
   it('keeps the fixed-shape hot statements prepared, never a page cut by an offset or a pattern filter', async () => {
-    const { db } = testContext();
     const g = await t.group({ name: 'perf prepared' });
     /** Whether each statement of one request ran as a named (prepared) statement. */
-    const preparedOf = async (send: () => Promise<unknown>) => {
-      const seen: boolean[] = [];
-      const onQuery = (q: { sql: string; prepared?: boolean }) => {
-        if (!BACKGROUND.test(q.sql)) seen.push(q.prepared === true);
-      };
-      db.on('query', onQuery);
-      try {
-        await send();
-      } finally {
-        db.removeListener('query', onQuery);
-      }
-      return seen;
-    };
+    const preparedOf = async (send: () => Promise<unknown>) => (await queriesOf(send)).map((q) => q.prepared === true);
     const scim = (method: 'get' | 'post' | 'patch', path: string, body?: object) => () =>
       request(app)[method](path).set(bearer(token)).set('content-type', 'application/scim+json').send(body).expect((r) => expect(r.status).to.be.oneOf([200, 201, 204]));
     expect(await preparedOf(scim('get', `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "${users[1].userName}"`)}`))).to.deep.equal([true]);

@@ -13,7 +13,7 @@ import { isUuid } from '../ids';
 import { actorOf, type Principal } from '../principal';
 import { assertVersion, type VersionCondition } from '../versions';
 import { countGroupsWhere, findGroupIdPage, type GroupQuery } from './groups-query.repository';
-import { findFirstMembers, findMemberBatch, idRangeEnds, type MemberJsonBatch, type MemberRefOpenings } from './member-reads.repository';
+import { findFirstMembers, findMemberBatch, idRangeEnds, type MemberTemplates, type MemberTextBatch } from './member-reads.repository';
 import { addUsersInOneStatement, lockGroupRow, removeMembersInOneStatement, type MemberWriteContext } from './member-writes.repository';
 import type { MemberKind, MemberRef } from './membership';
 import {
@@ -186,8 +186,8 @@ export function groupDirectoryService(db: Db) {
     },
 
     /**
-     * Direct members in batches — nested groups, then users, each by id — as SCIM member JSON
-     * (member-reads.repository.ts: PostgreSQL renders each batch), for streaming a group of any
+     * Direct members in batches — nested groups, then users, each by id — as text in the caller's
+     * format (member-reads.repository.ts: PostgreSQL writes each batch), for streaming a group of any
      * size in bounded memory without holding a connection between batches. A group of up to
      * `firstBatch` members is one statement; a bigger one continues with keyset batches, each an
      * index range scan from where the previous stopped.
@@ -200,15 +200,15 @@ export function groupDirectoryService(db: Db) {
     async *memberBatches(
       p: Principal,
       groupId: string,
-      refs: MemberRefOpenings,
+      templates: MemberTemplates,
       { batchSize = 10_000, firstBatch = 1_000, expected = 0 }: { batchSize?: number; firstBatch?: number; expected?: number } = {},
-    ): AsyncGenerator<MemberJsonBatch> {
-      const first = await findFirstMembers(db, p.tenantId, groupId, firstBatch, refs);
+    ): AsyncGenerator<MemberTextBatch> {
+      const first = await findFirstMembers(db, p.tenantId, groupId, firstBatch, templates);
       if (first.count) yield first;
       if (first.count < firstBatch || !first.last) return;
       const last = first.last;
       const read = (kind: MemberKind, from: string | undefined, upTo: string | undefined) => {
-        const batch = findMemberBatch(db, p.tenantId, groupId, kind, from, batchSize, refs, upTo);
+        const batch = findMemberBatch(db, p.tenantId, groupId, kind, from, batchSize, templates, upTo);
         // CASE: a client that goes away abandons the prefetched batch; its failure is nobody's.
         batch.catch(() => undefined);
         return batch;
@@ -216,7 +216,7 @@ export function groupDirectoryService(db: Db) {
       /** A range's batches, its first one read from the moment the range is opened. */
       const openRange = (kind: MemberKind, from: string | undefined, upTo: string | undefined) => {
         let next = read(kind, from, upTo);
-        return async function* (): AsyncGenerator<MemberJsonBatch> {
+        return async function* (): AsyncGenerator<MemberTextBatch> {
           for (;;) {
             const batch = await next;
             // A full batch may have more after it: the next one is read while this one is written.

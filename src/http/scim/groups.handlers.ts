@@ -9,7 +9,7 @@ import { encodeCursor, ifMatch, listParams, notModified, type ListParams } from 
 import { groupMutationFromPatch, parsePatchRequest } from './patch';
 import { listResponse, presentGroup, scimBase } from './present';
 import { coerceResource, project, wants, type JsonObject } from './resource';
-import { scimRefOpenings, streamGroup } from './stream';
+import { scimMemberTemplates, streamGroup } from './stream';
 import { projectionOf, sendResource } from './users.handlers';
 
 /** Members of a coerced Group body; `type` is optional (resolved by id). */
@@ -97,7 +97,7 @@ export function groupsHandlers(services: Services) {
       if (!attributes?.length && !excluded?.length) {
         // CASE: the default representation includes every member; stream it in batches.
         const base = scimBase(req);
-        await streamGroup(res, group, services.groupDirectory.memberBatches(p, group.id, scimRefOpenings(base), { expected: group.memberCount }), base);
+        await streamGroup(res, group, services.groupDirectory.memberBatches(p, group.id, scimMemberTemplates(base), { expected: group.memberCount }), base);
         return;
       }
       sendResource(res, 200, await render(req, p, group), group.version);

@@ -1,14 +1,25 @@
 import type { Response } from 'express';
 import type { Group } from '../../domain/groups/group';
-import type { MemberJsonBatch, MemberRefOpenings } from '../../domain/memberships/member-reads.repository';
+import type { MemberTemplates, MemberTextBatch } from '../../domain/memberships/member-reads.repository';
 import { etagOf, presentGroup } from './present';
 
+/** A string's JSON form without its quotes. */
+const jsonInner = (text: string) => JSON.stringify(text).slice(1, -1);
+
 /**
- * The `$ref` openings of a request's members: `"<base>/Users/` and `"<base>/Groups/` as the
- * start of a JSON string (escaped here; the database appends the id and the closing quote).
+ * SCIM member objects (`{"value","$ref","display","type"}`, the fields and order of presentGroup's
+ * members) as the template PostgreSQL fills for each member of a streamed group; the request's
+ * base URL is escaped here.
  */
-export function scimRefOpenings(base: string): MemberRefOpenings {
-  return { user: JSON.stringify(`${base}/Users/`).slice(0, -1), group: JSON.stringify(`${base}/Groups/`).slice(0, -1) };
+export function scimMemberTemplates(base: string): MemberTemplates {
+  const kind = (resource: 'Users' | 'Groups', type: 'User' | 'Group') => ({
+    beforeId: '{"value":"',
+    betweenIds: `","$ref":"${jsonInner(`${base}/${resource}/`)}`,
+    afterIds: '"',
+    beforeDisplay: ',"display":',
+    end: `,"type":"${type}"}`,
+  });
+  return { user: kind('Users', 'User'), group: kind('Groups', 'Group') };
 }
 
 /** Writes a chunk, waiting while the client is slower than we are (backpressure). */
@@ -33,7 +44,7 @@ async function write(res: Response, chunk: string): Promise<void> {
  * Writes a Group resource with all its members, streamed batch by batch: memory stays flat
  * whatever the group's size (a 1,000,000-member group is never built in memory).
  */
-export async function streamGroup(res: Response, g: Group, batches: AsyncIterable<MemberJsonBatch>, base: string): Promise<void> {
+export async function streamGroup(res: Response, g: Group, batches: AsyncIterable<MemberTextBatch>, base: string): Promise<void> {
   try {
     await writeGroup(res, g, batches, base);
   } catch (err) {
@@ -46,7 +57,7 @@ export async function streamGroup(res: Response, g: Group, batches: AsyncIterabl
   }
 }
 
-async function writeGroup(res: Response, g: Group, batches: AsyncIterable<MemberJsonBatch>, base: string): Promise<void> {
+async function writeGroup(res: Response, g: Group, batches: AsyncIterable<MemberTextBatch>, base: string): Promise<void> {
   const { meta, ...head } = presentGroup(g, undefined, base);
   res.status(200);
   res.set('ETag', etagOf(g.version));
@@ -58,7 +69,7 @@ async function writeGroup(res: Response, g: Group, batches: AsyncIterable<Member
     if (!batch.count) continue;
     // The separator goes on its own: prefixing it would copy the batch's whole text.
     if (!first) await write(res, ',');
-    await write(res, batch.json);
+    await write(res, batch.text);
     first = false;
   }
   res.end(`],"meta":${JSON.stringify(meta)}}`);
