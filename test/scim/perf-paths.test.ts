@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import request from 'supertest';
 import { tokenRuntimeOf } from '../../src/domain/tokens/token-runtime';
-import { idRangeEnds } from '../../src/domain/memberships/member-reads.repository';
+import { idRangeEnds, MEMBERS_PER_PART } from '../../src/domain/memberships/member-reads.repository';
 import { scimMemberTemplates } from '../../src/http/scim/stream';
 import { testContext } from '../helpers/context';
 import { newTenant, type TestTenant } from '../helpers/factories';
@@ -121,10 +121,13 @@ describe('SCIM: reads cost one statement where they can', () => {
     // Batches come as SCIM member objects written by the database: parse each to check it.
     const templates = scimMemberTemplates('https://roster.test/scim/v2');
     type Member = { value: string; $ref: string; display?: string; type: string };
-    const read = async (opts: { batchSize: number; firstBatch: number; expected?: number }) => {
+    const read = async (opts: { batchSize: number; firstBatch: number; expected?: number; perPart?: number }) => {
       const batches: Member[][] = [];
       for await (const b of services.groupDirectory.memberBatches(t.admin, g.id, templates, opts)) {
-        const members = JSON.parse(`[${b.text}]`) as Member[];
+        // Each part is a row of its own, of at most perPart members.
+        const parts = b.parts.map((part) => JSON.parse(`[${part}]`) as Member[]);
+        expect(parts.map((part) => part.length).every((n) => n >= 1 && n <= (opts.perPart ?? MEMBERS_PER_PART)), JSON.stringify(parts)).to.equal(true);
+        const members = parts.flat();
         expect(b.count).to.equal(members.length);
         const lastOne = members[members.length - 1];
         expect(b.last).to.deep.equal({ kind: lastOne.type === 'User' ? 'user' : 'group', id: lastOne.value });
@@ -142,6 +145,9 @@ describe('SCIM: reads cost one statement where they can', () => {
     // members are the same, whichever range each user's random id falls in.
     const ranged = await read({ batchSize: 2, firstBatch: 1, expected: 7 });
     expect(ranged.flat()).to.deep.equal(batches.flat());
+    // Parts of one member each (rows small enough for pg to parse in place): the same members.
+    const inParts = await read({ batchSize: 3, firstBatch: 4, perPart: 1 });
+    expect(inParts.flat()).to.deep.equal(batches.flat());
     expect(Math.max(...ranged.map((b) => b.length))).to.be.at.most(2);
     const flat = batches.flat();
     expect(flat.map((m) => m.type)).to.deep.equal([...nested.map(() => 'Group'), ...users.map(() => 'User')]);

@@ -13,7 +13,7 @@ import { isUuid } from '../ids';
 import { actorOf, type Principal } from '../principal';
 import { assertVersion, type VersionCondition } from '../versions';
 import { countGroupsWhere, findGroupIdPage, type GroupQuery } from './groups-query.repository';
-import { findFirstMembers, findMemberBatch, idRangeEnds, type MemberTemplates, type MemberTextBatch } from './member-reads.repository';
+import { findFirstMembers, findMemberBatch, idRangeEnds, MEMBERS_PER_PART, type MemberTemplates, type MemberTextBatch } from './member-reads.repository';
 import { addUsersInOneStatement, lockGroupRow, removeMembersInOneStatement, type MemberWriteContext } from './member-writes.repository';
 import type { MemberKind, MemberRef } from './membership';
 import {
@@ -201,14 +201,19 @@ export function groupDirectoryService(db: Db) {
       p: Principal,
       groupId: string,
       templates: MemberTemplates,
-      { batchSize = 10_000, firstBatch = 1_000, expected = 0 }: { batchSize?: number; firstBatch?: number; expected?: number } = {},
+      {
+        batchSize = 10_000,
+        firstBatch = 1_000,
+        expected = 0,
+        perPart = MEMBERS_PER_PART,
+      }: { batchSize?: number; firstBatch?: number; expected?: number; perPart?: number } = {},
     ): AsyncGenerator<MemberTextBatch> {
-      const first = await findFirstMembers(db, p.tenantId, groupId, firstBatch, templates);
+      const first = await findFirstMembers(db, p.tenantId, groupId, firstBatch, templates, perPart);
       if (first.count) yield first;
       if (first.count < firstBatch || !first.last) return;
       const last = first.last;
       const read = (kind: MemberKind, from: string | undefined, upTo: string | undefined) => {
-        const batch = findMemberBatch(db, p.tenantId, groupId, kind, from, batchSize, templates, upTo);
+        const batch = findMemberBatch(db, p.tenantId, groupId, kind, from, batchSize, templates, upTo, perPart);
         // CASE: a client that goes away abandons the prefetched batch; its failure is nobody's.
         batch.catch(() => undefined);
         return batch;

@@ -4,14 +4,24 @@ import type { MemberKind } from './membership';
 
 /**
  * A batch of a group's direct members written as text by PostgreSQL from a MemberTemplate: the
- * members' texts joined by commas, how many there are, and the last one's kind and id (where the
- * next batch starts).
+ * members' texts joined by commas, in parts of at most MEMBERS_PER_PART members (the parts go
+ * one after the other, joined by commas too), how many there are, and the last one's kind and
+ * id (where the next batch starts).
  */
 export interface MemberTextBatch {
-  text: string;
+  parts: string[];
   count: number;
   last?: { kind: MemberKind; id: string };
 }
+
+/**
+ * Members per row of a batch: ~17 KB of SCIM text, under the 64 KB a socket read brings. pg's
+ * protocol parser gathers a message larger than a read in a buffer it doubles as the message
+ * grows, so one 1.7 MB row per 10,000-member batch left ~4 MB of dead buffers per batch, which
+ * V8 collects only once external memory has grown by 64 MB (measured: a 100,000-member GET
+ * +44 MiB of RSS). Rows smaller than a read are parsed in place.
+ */
+export const MEMBERS_PER_PART = 100;
 
 /**
  * How one member is written, the caller's format: literal pieces around the member's id (twice)
@@ -44,13 +54,28 @@ function memberTextSql(kind: MemberKind | 'column'): string {
   return kind === 'column' ? `CASE b.kind WHEN 'user' THEN ${one} ELSE ${one} END` : one;
 }
 
-function toBatch(row: { text: string | null; n: number | string; last: string | null }, kind?: MemberKind): MemberTextBatch {
-  const count = Number(row.n);
-  if (!count || !row.last) return { text: '', count: 0 };
+/**
+ * A batch's statement over `members` (its rows `b` of kind, id and display, in order): the
+ * members' texts in parts of `perPart`, each part a row with its text, its count and its last
+ * member (`lastOf`), the parts in order.
+ */
+function partsSql(members: string, text: string, order: ('kind' | 'id')[], lastOf: string, perPart: number): string {
+  const by = (alias: string) => order.map((column) => `${alias}.${column}`).join(', ');
+  return `SELECT string_agg(c.t, ',' ORDER BY ${by('c')}) AS text, count(*) AS n, max(c.last COLLATE "C") AS last
+            FROM (SELECT b.kind, b.id, ${text} AS t, ${lastOf} AS last,
+                         (row_number() OVER (ORDER BY ${by('b')}) - 1) / ${Math.max(1, Math.floor(perPart))} AS part
+                    FROM (${members}) b) c
+           GROUP BY c.part ORDER BY c.part`;
+}
+
+function toBatch(rows: { text: string | null; n: number | string; last: string | null }[], kind?: MemberKind): MemberTextBatch {
+  const count = rows.reduce((n, r) => n + Number(r.n), 0);
+  const lastText = rows.length ? rows[rows.length - 1].last : null;
+  if (!count || !lastText) return { parts: [], count: 0 };
   // The last member is "kind id" when the batch holds both kinds, the id alone otherwise.
-  const space = row.last.indexOf(' ');
-  const last = kind ? { kind, id: row.last } : { kind: row.last.slice(0, space) as MemberKind, id: row.last.slice(space + 1) };
-  return { text: row.text ?? '', count, last };
+  const space = lastText.indexOf(' ');
+  const last = kind ? { kind, id: lastText } : { kind: lastText.slice(0, space) as MemberKind, id: lastText.slice(space + 1) };
+  return { parts: rows.map((r) => r.text ?? ''), count, last };
 }
 
 /**
@@ -75,26 +100,32 @@ export async function findMemberBatch(
   templates: MemberTemplates,
   /** Only members up to this id (inclusive): the end of a range read beside others. */
   upTo?: string,
+  perPart = MEMBERS_PER_PART,
 ): Promise<MemberTextBatch> {
   const display = kind === 'user' ? 'coalesce(u.display_name, u.user_name)' : 'g.name';
   const join =
     kind === 'user'
       ? 'LEFT JOIN users u ON u.tenant_id = gm.tenant_id AND u.id = gm.member_id'
       : 'LEFT JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.member_id';
+  const members = `SELECT gm.member_kind AS kind, gm.member_id AS id, ${display} AS display
+                     FROM group_members gm ${join}
+                    WHERE gm.tenant_id = ? AND gm.group_id = ? AND gm.member_kind = ? AND gm.member_id > ?::uuid${upTo ? ' AND gm.member_id <= ?::uuid' : ''}
+                    ORDER BY gm.member_id
+                    LIMIT ?`;
   const read = async (trx: Knex.Transaction) => {
     await trx.raw('SET LOCAL max_parallel_workers_per_gather = 0');
-    return trx.raw(
-      `SELECT string_agg(${memberTextSql(kind)}, ',' ORDER BY b.id) AS text, count(*) AS n, max(b.id::text COLLATE "C") AS last
-         FROM (SELECT gm.member_id AS id, ${display} AS display
-                 FROM group_members gm ${join}
-                WHERE gm.tenant_id = ? AND gm.group_id = ? AND gm.member_kind = ? AND gm.member_id > ?::uuid${upTo ? ' AND gm.member_id <= ?::uuid' : ''}
-                ORDER BY gm.member_id
-                LIMIT ?) b`,
-      [...templateValues(templates[kind]), tenantId, groupId, kind, afterId ?? '00000000-0000-0000-0000-000000000000', ...(upTo ? [upTo] : []), limit],
-    );
+    return trx.raw(partsSql(members, memberTextSql(kind), ['id'], 'b.id::text', perPart), [
+      ...templateValues(templates[kind]),
+      tenantId,
+      groupId,
+      kind,
+      afterId ?? '00000000-0000-0000-0000-000000000000',
+      ...(upTo ? [upTo] : []),
+      limit,
+    ]);
   };
   const result = (db as Knex.Transaction).isTransaction ? await read(db as Knex.Transaction) : await (db as Knex).transaction(read);
-  return toBatch(result.rows[0], kind);
+  return toBatch(result.rows, kind);
 }
 
 /**
@@ -102,19 +133,22 @@ export async function findMemberBatch(
  * a small group is read whole in this one plain statement; a bigger one continues with
  * findMemberBatch.
  */
-export async function findFirstMembers(db: Executor, tenantId: string, groupId: string, limit: number, templates: MemberTemplates): Promise<MemberTextBatch> {
-  const result = await db.raw(
-    `SELECT string_agg(${memberTextSql('column')}, ',' ORDER BY b.kind, b.id) AS text, count(*) AS n, max((b.kind || ' ' || b.id::text) COLLATE "C") AS last
-       FROM (SELECT gm.member_kind AS kind, gm.member_id AS id, coalesce(u.display_name, u.user_name, g.name) AS display
-               FROM group_members gm
-               LEFT JOIN users u ON gm.member_kind = 'user' AND u.tenant_id = gm.tenant_id AND u.id = gm.member_id
-               LEFT JOIN groups g ON gm.member_kind = 'group' AND g.tenant_id = gm.tenant_id AND g.id = gm.member_id
-              WHERE gm.tenant_id = ? AND gm.group_id = ?
-              ORDER BY gm.member_kind, gm.member_id
-              LIMIT ?) b`,
-    [...templateValues(templates.user), ...templateValues(templates.group), tenantId, groupId, limit],
-  );
-  return toBatch(result.rows[0]);
+export async function findFirstMembers(db: Executor, tenantId: string, groupId: string, limit: number, templates: MemberTemplates, perPart = MEMBERS_PER_PART): Promise<MemberTextBatch> {
+  const members = `SELECT gm.member_kind AS kind, gm.member_id AS id, coalesce(u.display_name, u.user_name, g.name) AS display
+                     FROM group_members gm
+                     LEFT JOIN users u ON gm.member_kind = 'user' AND u.tenant_id = gm.tenant_id AND u.id = gm.member_id
+                     LEFT JOIN groups g ON gm.member_kind = 'group' AND g.tenant_id = gm.tenant_id AND g.id = gm.member_id
+                    WHERE gm.tenant_id = ? AND gm.group_id = ?
+                    ORDER BY gm.member_kind, gm.member_id
+                    LIMIT ?`;
+  const result = await db.raw(partsSql(members, memberTextSql('column'), ['kind', 'id'], "b.kind || ' ' || b.id::text", perPart), [
+    ...templateValues(templates.user),
+    ...templateValues(templates.group),
+    tenantId,
+    groupId,
+    limit,
+  ]);
+  return toBatch(result.rows);
 }
 
 const MAX_RANGES = 1024;

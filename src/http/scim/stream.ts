@@ -24,7 +24,7 @@ export function scimMemberTemplates(base: string): MemberTemplates {
 
 /** Writes a chunk, waiting while the client is slower than we are (backpressure). */
 async function write(res: Response, chunk: string): Promise<void> {
-  if (res.write(chunk)) return;
+  if (res.write(chunk) || res.writableLength < 1 << 20) return;
   await new Promise<void>((resolve, reject) => {
     const drained = () => {
       res.off('close', closed);
@@ -66,11 +66,11 @@ async function writeGroup(res: Response, g: Group, batches: AsyncIterable<Member
   await write(res, `${opening.slice(0, -1)},"members":[`);
   let first = true;
   for await (const batch of batches) {
-    if (!batch.count) continue;
-    // The separator goes on its own: prefixing it would copy the batch's whole text.
-    if (!first) await write(res, ',');
-    await write(res, batch.text);
-    first = false;
+    for (const part of batch.parts) {
+      if (!part) continue;
+      await write(res, first ? part : `,${part}`);
+      first = false;
+    }
   }
   res.end(`],"meta":${JSON.stringify(meta)}}`);
 }
