@@ -1,4 +1,5 @@
 import type { Response } from 'express';
+import type { Writable } from 'node:stream';
 import type { Group } from '../../domain/groups/group';
 import type { MemberTemplates, MemberTextBatch } from '../../domain/memberships/member-reads.repository';
 import { etagOf, presentGroup } from './present';
@@ -22,9 +23,16 @@ export function scimMemberTemplates(base: string): MemberTemplates {
   return { user: kind('Users', 'User'), group: kind('Groups', 'Group') };
 }
 
-/** Writes a chunk, waiting while the client is slower than we are (backpressure). */
-async function write(res: Response, chunk: string): Promise<void> {
-  if (res.write(chunk) || res.writableLength < 1 << 20) return;
+/** Bytes a streamed response may hold unsent before writing waits. */
+export const MAX_PENDING = 1 << 20;
+
+/**
+ * Writes a chunk, waiting while the client is slower than we are (backpressure): once more than
+ * 1 MiB waits to be sent, the next chunk waits for it to drain. (A member part is ~17 KB, over the
+ * response's 16 KB high-water mark: waiting at that mark would wait after every part.)
+ */
+export async function write(res: Pick<Writable, 'write' | 'writableLength' | 'once' | 'off'>, chunk: string): Promise<void> {
+  if (res.write(chunk) || res.writableLength < MAX_PENDING) return;
   await new Promise<void>((resolve, reject) => {
     const drained = () => {
       res.off('close', closed);
@@ -68,7 +76,9 @@ async function writeGroup(res: Response, g: Group, batches: AsyncIterable<Member
   for await (const batch of batches) {
     for (const part of batch.parts) {
       if (!part) continue;
-      await write(res, first ? part : `,${part}`);
+      // The separator goes on its own: prefixing it would copy the part's text.
+      if (!first) await write(res, ',');
+      await write(res, part);
       first = false;
     }
   }
