@@ -1,9 +1,9 @@
 import type { CompiledSql } from '../../db/criteria-sql';
+import { runStatement } from '../../db/direct';
 import { translateDbError } from '../../db/pg-errors';
 import type { Executor } from '../../db/transaction';
 import type { Group } from '../groups/group';
 import { GROUP_COLUMNS, toGroup, type GroupRow } from '../groups/group-rows';
-import { runStatement } from '../../db/direct';
 
 /**
  * Membership changes as ONE statement each: lock the group row, check the version condition and
