@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import request from 'supertest';
 import { tokenRuntimeOf } from '../../src/domain/tokens/token-runtime';
+import { memberRangeCount } from '../../src/domain/memberships/group-directory.service';
 import { idRangeEnds, MEMBERS_PER_PART } from '../../src/domain/memberships/member-reads.repository';
 import { scimMemberTemplates } from '../../src/http/scim/stream';
 import { testContext } from '../helpers/context';
@@ -191,5 +192,20 @@ describe('member id ranges (idRangeEnds)', () => {
     expect(idRangeEnds(1)).to.deep.equal([undefined]);
     expect(idRangeEnds(0)).to.deep.equal([undefined]);
     expect(idRangeEnds(1e9)).to.have.length(1024);
+  });
+
+  it('cuts ranges smaller than a batch, so a range seldom overflows into a batch of a few members', () => {
+    // 100,000 members in batches of 10,000: 11 ranges of ~9,100 (10 would overflow half of them).
+    expect(memberRangeCount(100_000, 10_000)).to.equal(11);
+    expect(memberRangeCount(1_000_000, 10_000)).to.equal(110);
+    expect(memberRangeCount(0, 10_000)).to.equal(0);
+  });
+
+  it('keeps the columns of a member display name in the users primary key (index-only probes)', async () => {
+    const { rows } = await testContext().deps.db.raw(
+      `SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+        WHERE i.indexrelid = 'users_pkey'::regclass ORDER BY array_position(i.indkey::int2[], a.attnum)`,
+    );
+    expect(rows.map((r: { attname: string }) => r.attname)).to.deep.equal(['tenant_id', 'id', 'display_name', 'user_name']);
   });
 });

@@ -79,12 +79,22 @@ function toBatch(rows: { text: string | null; n: number | string; last: string |
 }
 
 /**
+ * A member's display name, read by a scalar subquery over `gm`: one primary-key probe per member
+ * whatever the tenant's size. As a join, the planner hashed the whole tenant's users for every
+ * batch (a sequential scan of 150,000 users for 10,000 members: ~85 → ~50 ms per batch here).
+ */
+const displayOf: Record<MemberKind, string> = {
+  user: '(SELECT coalesce(u.display_name, u.user_name) FROM users u WHERE u.tenant_id = gm.tenant_id AND u.id = gm.member_id)',
+  group: '(SELECT g.name FROM groups g WHERE g.tenant_id = gm.tenant_id AND g.id = gm.member_id)',
+};
+
+/**
  * One keyset batch of a group's direct members of one kind, after `afterId`, as text. The
  * condition is exactly a prefix of the primary key (tenant_id, group_id, member_kind,
  * member_id) plus a lower bound on its last column, so each batch is an index range scan that
  * starts where the previous one stopped: reading batch k costs the same at any depth (a row
  * comparison over (member_kind, member_id) is not used as an index bound and rescans from the
- * start). Users are joined for their display name one primary-key probe per member.
+ * start). Display names come from displayOf.
  *
  * CASE: the planner expects tens of thousands of rows and picks a parallel plan, whose worker
  * start-up costs more than the whole batch (measured: 5k-member batches 3x slower); the batch
@@ -102,13 +112,8 @@ export async function findMemberBatch(
   upTo?: string,
   perPart = MEMBERS_PER_PART,
 ): Promise<MemberTextBatch> {
-  const display = kind === 'user' ? 'coalesce(u.display_name, u.user_name)' : 'g.name';
-  const join =
-    kind === 'user'
-      ? 'LEFT JOIN users u ON u.tenant_id = gm.tenant_id AND u.id = gm.member_id'
-      : 'LEFT JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.member_id';
-  const members = `SELECT gm.member_kind AS kind, gm.member_id AS id, ${display} AS display
-                     FROM group_members gm ${join}
+  const members = `SELECT gm.member_kind AS kind, gm.member_id AS id, ${displayOf[kind]} AS display
+                     FROM group_members gm
                     WHERE gm.tenant_id = ? AND gm.group_id = ? AND gm.member_kind = ? AND gm.member_id > ?::uuid${upTo ? ' AND gm.member_id <= ?::uuid' : ''}
                     ORDER BY gm.member_id
                     LIMIT ?`;
@@ -134,10 +139,9 @@ export async function findMemberBatch(
  * findMemberBatch.
  */
 export async function findFirstMembers(db: Executor, tenantId: string, groupId: string, limit: number, templates: MemberTemplates, perPart = MEMBERS_PER_PART): Promise<MemberTextBatch> {
-  const members = `SELECT gm.member_kind AS kind, gm.member_id AS id, coalesce(u.display_name, u.user_name, g.name) AS display
+  const members = `SELECT gm.member_kind AS kind, gm.member_id AS id,
+                            CASE gm.member_kind WHEN 'user' THEN ${displayOf.user} ELSE ${displayOf.group} END AS display
                      FROM group_members gm
-                     LEFT JOIN users u ON gm.member_kind = 'user' AND u.tenant_id = gm.tenant_id AND u.id = gm.member_id
-                     LEFT JOIN groups g ON gm.member_kind = 'group' AND g.tenant_id = gm.tenant_id AND g.id = gm.member_id
                     WHERE gm.tenant_id = ? AND gm.group_id = ?
                     ORDER BY gm.member_kind, gm.member_id
                     LIMIT ?`;
