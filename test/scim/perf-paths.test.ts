@@ -122,7 +122,7 @@ describe('SCIM: reads cost one statement where they can', () => {
     // Batches come as SCIM member objects written by the database: parse each to check it.
     const templates = scimMemberTemplates('https://roster.test/scim/v2');
     type Member = { value: string; $ref: string; display?: string; type: string };
-    const read = async (opts: { batchSize: number; firstBatch: number; expected?: number; perPart?: number }) => {
+    const read = async (opts: { batchSize: number; firstBatch: number; expected?: number; perPart?: number; usersInRange?: boolean }) => {
       const batches: Member[][] = [];
       for await (const b of services.groupDirectory.memberBatches(t.admin, g.id, templates, opts)) {
         // Each part is a row of its own, of at most perPart members.
@@ -147,6 +147,8 @@ describe('SCIM: reads cost one statement where they can', () => {
     const ranged = await read({ batchSize: 2, firstBatch: 1, expected: 7 });
     expect(ranged.flat()).to.deep.equal(batches.flat());
     expect(Math.max(...ranged.map((b) => b.length))).to.be.at.most(2);
+    // Each range's users joined in one go, or probed member by member: the same text.
+    for (const usersInRange of [true, false]) expect((await read({ batchSize: 2, firstBatch: 1, expected: 7, usersInRange })).flat()).to.deep.equal(batches.flat());
     // Parts of one member each (rows small enough for pg to parse in place): the same members.
     const inParts = await read({ batchSize: 3, firstBatch: 4, perPart: 1 });
     expect(inParts.flat()).to.deep.equal(batches.flat());

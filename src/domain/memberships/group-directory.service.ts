@@ -11,6 +11,7 @@ import { deleteGroupRow, findGroupById, findGroupPage, insertGroup, updateGroup 
 import { loadVisibleGroup } from '../groups/groups.service';
 import { isUuid } from '../ids';
 import { actorOf, type Principal } from '../principal';
+import { countTenantRows } from '../users/users.repository';
 import { assertVersion, type VersionCondition } from '../versions';
 import { countGroupsWhere, findGroupIdPage, type GroupQuery } from './groups-query.repository';
 import { findFirstMembers, findMemberBatch, idRangeEnds, MEMBERS_PER_PART, type MemberTemplates, type MemberTextBatch } from './member-reads.repository';
@@ -204,7 +205,9 @@ export function groupDirectoryService(db: Db) {
      * The user members of a big group (`expected`: its stored member count) are read as id
      * ranges of about 90% of `batchSize` members each (memberRangeCount), in order, with the next range's first batch read
      * while the current one is read and written: two statements in flight, so the database
-     * works on two cores, and never more than two batches held.
+     * works on two cores, and never more than two batches held. `usersInRange` overrides the
+     * choice between probing the users key per member and joining the range's users, which
+     * otherwise depends on the group's share of its tenant's users.
      */
     async *memberBatches(
       p: Principal,
@@ -215,14 +218,18 @@ export function groupDirectoryService(db: Db) {
         firstBatch = 1_000,
         expected = 0,
         perPart = MEMBERS_PER_PART,
-      }: { batchSize?: number; firstBatch?: number; expected?: number; perPart?: number } = {},
+        usersInRange,
+      }: { batchSize?: number; firstBatch?: number; expected?: number; perPart?: number; usersInRange?: boolean } = {},
     ): AsyncGenerator<MemberTextBatch> {
       const first = await findFirstMembers(db, p.tenantId, groupId, firstBatch, templates, perPart);
       if (first.count) yield first;
       if (first.count < firstBatch || !first.last) return;
       const last = first.last;
+      const ranges = memberRangeCount(expected, batchSize);
+      // A group holding at least half of its tenant's users joins each range's users (see findMemberBatch).
+      const joinUsers = usersInRange ?? (ranges > 1 && 2 * expected >= (await countTenantRows(db, p.tenantId, 'users')));
       const read = (kind: MemberKind, from: string | undefined, upTo: string | undefined) => {
-        const batch = findMemberBatch(db, p.tenantId, groupId, kind, from, batchSize, templates, upTo, perPart);
+        const batch = findMemberBatch(db, p.tenantId, groupId, kind, from, batchSize, templates, upTo, perPart, joinUsers);
         // CASE: a client that goes away abandons the prefetched batch; its failure is nobody's.
         batch.catch(() => undefined);
         return batch;
@@ -243,7 +250,7 @@ export function groupDirectoryService(db: Db) {
       };
       let after: string | undefined = last.id;
       for (const kind of last.kind === 'group' ? (['group', 'user'] as const) : (['user'] as const)) {
-        const bounds = kind === 'user' ? idRangeEnds(memberRangeCount(expected, batchSize), after) : [undefined];
+        const bounds = kind === 'user' ? idRangeEnds(ranges, after) : [undefined];
         let current = openRange(kind, after, bounds[0]);
         for (let i = 0; i < bounds.length; i++) {
           const following = i + 1 < bounds.length ? openRange(kind, bounds[i], bounds[i + 1]) : undefined;

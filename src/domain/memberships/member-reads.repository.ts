@@ -94,7 +94,13 @@ const displayOf: Record<MemberKind, string> = {
  * member_id) plus a lower bound on its last column, so each batch is an index range scan that
  * starts where the previous one stopped: reading batch k costs the same at any depth (a row
  * comparison over (member_kind, member_id) is not used as an index bound and rescans from the
- * start). Display names come from displayOf.
+ * start). Display names come from displayOf, or with `usersInRange` (a range of a group that
+ * holds a good share of the tenant's users) from a join with the tenant's users in the same id
+ * range: the planner hashes or merges those users, read in key order, instead of probing the key
+ * once per member (measured: a 10,000-member batch of a group holding two thirds of its tenant's
+ * users ~45 → ~37 ms). The join is bounded by the range, so it never reads the whole tenant; a
+ * group holding few of the tenant's users keeps the probes (there the range would hold many more
+ * users than members).
  *
  * CASE: the planner expects tens of thousands of rows and picks a parallel plan, whose worker
  * start-up costs more than the whole batch (measured: 5k-member batches 3x slower); the batch
@@ -111,23 +117,26 @@ export async function findMemberBatch(
   /** Only members up to this id (inclusive): the end of a range read beside others. */
   upTo?: string,
   perPart = MEMBERS_PER_PART,
+  usersInRange = false,
 ): Promise<MemberTextBatch> {
-  const members = `SELECT gm.member_kind AS kind, gm.member_id AS id, ${displayOf[kind]} AS display
-                     FROM group_members gm
-                    WHERE gm.tenant_id = ? AND gm.group_id = ? AND gm.member_kind = ? AND gm.member_id > ?::uuid${upTo ? ' AND gm.member_id <= ?::uuid' : ''}
-                    ORDER BY gm.member_id
-                    LIMIT ?`;
+  const from = afterId ?? '00000000-0000-0000-0000-000000000000';
+  const joined = usersInRange && kind === 'user' && upTo !== undefined;
+  const members = joined
+    ? `SELECT gm.member_kind AS kind, gm.member_id AS id, coalesce(u.display_name, u.user_name) AS display
+         FROM group_members gm
+         LEFT JOIN users u ON u.tenant_id = gm.tenant_id AND u.id = gm.member_id AND u.id > ?::uuid AND u.id <= ?::uuid
+        WHERE gm.tenant_id = ? AND gm.group_id = ? AND gm.member_kind = ? AND gm.member_id > ?::uuid AND gm.member_id <= ?::uuid
+        ORDER BY gm.member_id
+        LIMIT ?`
+    : `SELECT gm.member_kind AS kind, gm.member_id AS id, ${displayOf[kind]} AS display
+         FROM group_members gm
+        WHERE gm.tenant_id = ? AND gm.group_id = ? AND gm.member_kind = ? AND gm.member_id > ?::uuid${upTo ? ' AND gm.member_id <= ?::uuid' : ''}
+        ORDER BY gm.member_id
+        LIMIT ?`;
+  const bindings = [...(joined ? [from, upTo] : []), tenantId, groupId, kind, from, ...(upTo ? [upTo] : []), limit];
   const read = async (trx: Knex.Transaction) => {
     await trx.raw('SET LOCAL max_parallel_workers_per_gather = 0');
-    return trx.raw(partsSql(members, memberTextSql(kind), ['id'], 'b.id::text', perPart), [
-      ...templateValues(templates[kind]),
-      tenantId,
-      groupId,
-      kind,
-      afterId ?? '00000000-0000-0000-0000-000000000000',
-      ...(upTo ? [upTo] : []),
-      limit,
-    ]);
+    return trx.raw(partsSql(members, memberTextSql(kind), ['id'], 'b.id::text', perPart), [...templateValues(templates[kind]), ...bindings]);
   };
   const result = (db as Knex.Transaction).isTransaction ? await read(db as Knex.Transaction) : await (db as Knex).transaction(read);
   return toBatch(result.rows, kind);
