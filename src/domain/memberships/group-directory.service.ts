@@ -124,7 +124,6 @@ const byKind = (refs: MemberRef[], kind: MemberKind) => refs.filter((r) => r.kin
 export const memberRangeCount = (expected: number, batchSize: number) => Math.ceil((expected * 11) / (batchSize * 10));
 
 /** Group directory use cases used by provisioning clients (SCIM): query, create/replace/patch with members. */
-
 export function groupDirectoryService(db: Db) {
   /** Applies the membership part; returns rows added minus rows removed, and whether any moved. */
   async function applyMembers(trx: Executor, p: Principal, group: Group, m: GroupMutation): Promise<{ delta: number; touched: boolean }> {
@@ -203,11 +202,11 @@ export function groupDirectoryService(db: Db) {
      * index range scan from where the previous stopped.
      *
      * The user members of a big group (`expected`: its stored member count) are read as id
-     * ranges of about 90% of `batchSize` members each (memberRangeCount), in order, with the next range's first batch read
-     * while the current one is read and written: two statements in flight, so the database
-     * works on two cores, and never more than two batches held. `usersInRange` overrides the
-     * choice between probing the users key per member and joining the range's users, which
-     * otherwise depends on the group's share of its tenant's users.
+     * ranges of about 90% of `batchSize` members each (memberRangeCount), in order, with the
+     * next range's first batch read while the current one is read and written: two statements
+     * in flight, so the database works on two cores, and never more than two batches held.
+     * `usersInRange` overrides the choice between probing the users key per member and joining
+     * the range's users, which otherwise depends on the group's share of its tenant's users.
      */
     async *memberBatches(
       p: Principal,
