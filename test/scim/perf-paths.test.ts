@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import request from 'supertest';
-import { tokenRuntimeOf } from '../../src/domain/tokens/token-runtime';
 import { memberRangeCount } from '../../src/domain/memberships/group-directory.service';
 import { idRangeEnds, MEMBERS_PER_PART } from '../../src/domain/memberships/member-reads.repository';
+import { tokenRuntimeOf } from '../../src/domain/tokens/token-runtime';
 import { scimMemberTemplates } from '../../src/http/scim/stream';
 import { testContext } from '../helpers/context';
 import { newTenant, type TestTenant } from '../helpers/factories';
