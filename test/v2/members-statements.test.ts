@@ -66,6 +66,40 @@ describe('Groups v2: member pages in one statement', () => {
     expect(body.entities).to.have.length(3);
   });
 
+  it('keeps the member page prepared, with a plan that is the same whatever the page, so it is planned once', async () => {
+    const { db } = testContext();
+    const g = await mixedGroup();
+    const token = await t.token(['group_administration']);
+    const pages: { sql: string; bindings: unknown[]; prepared?: boolean }[] = [];
+    const onQuery = (q: { sql: string; bindings: unknown[]; prepared?: boolean }) => {
+      if (/\bpage AS\b/.test(q.sql)) pages.push(q);
+    };
+    db.on('query', onQuery);
+    try {
+      await api().get(`/api/v2/groups/${g.id}/members?pageSize=1&pageNumber=1`).set(bearer(token)).expect(200);
+      await api().get(`/api/v2/groups/${g.id}/members?pageSize=5&pageNumber=2`).set(bearer(token)).expect(200);
+    } finally {
+      db.removeListener('query', onQuery);
+    }
+    expect(pages.map((q) => q.prepared)).to.deep.equal([true, true]);
+    expect(pages[1].sql).to.equal(pages[0].sql);
+    // Prepared by hand on one connection: a plan made for each page's values (a custom plan)
+    // costs the same for both pages, so PostgreSQL keeps the generic plan after its first five
+    // instead of planning every page; and that generic plan reads the page's users one by one.
+    const literal = (v: unknown) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : `'${String(v).replace(/'/g, "''")}'`);
+    const execute = (q: { bindings: unknown[] }) => `EXECUTE member_page_probe(${q.bindings.map(literal).join(', ')})`;
+    await db.transaction(async (trx) => {
+      await trx.raw(`PREPARE member_page_probe AS ${pages[0].sql}`);
+      await trx.raw('SET LOCAL plan_cache_mode = force_custom_plan');
+      const cost = async (q: { bindings: unknown[] }) => (await trx.raw(`EXPLAIN (FORMAT JSON) ${execute(q)}`)).rows[0]['QUERY PLAN'][0].Plan['Total Cost'];
+      expect(await cost(pages[1])).to.equal(await cost(pages[0]));
+      await trx.raw('SET LOCAL plan_cache_mode = force_generic_plan');
+      const plan = (await trx.raw(`EXPLAIN ${execute(pages[0])}`)).rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+      expect(plan, plan).to.not.match(/Hash Join|Seq Scan on users/);
+      await trx.raw('DEALLOCATE member_page_probe');
+    });
+  });
+
   it('answers a search and a listing with one statement each (besides authentication), totals included', async () => {
     for (const name of ['Alpha', 'Beta', 'Gamma', 'alpha two']) await t.group({ name });
     const token = await t.token(['group_administration']);
