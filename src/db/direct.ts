@@ -54,9 +54,10 @@ export interface StatementOptions {
    * per connection instead of on every request, and after a few executions may keep one generic
    * plan instead of planning each time. Only for statements whose best plan does not depend on
    * their values (lookups and writes by primary or unique key, arrays of ids): never for
-   * offsets, filters or ranges, where a generic plan can be far worse (measured: a Groups v2
-   * member page went from 0.6 ms to 82 ms on a generic plan). Ignored in transactions, and on
-   * PostgreSQL when PG_PREPARED_STATEMENTS is off.
+   * offsets, filters or ranges as such, where a generic plan can be far worse (measured: a
+   * Groups v2 member page went from 0.6 ms to 82 ms on a generic plan), unless the statement is
+   * written so that no plan can use them (findPeoplePageOfPlainGroup). Ignored in transactions,
+   * and on PostgreSQL when PG_PREPARED_STATEMENTS is off.
    */
   prepared?: boolean;
 }
