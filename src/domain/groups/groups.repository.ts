@@ -10,16 +10,19 @@ import { groupFields } from './groups.fields';
 const OWNER_IDS =
   "coalesce((select array_agg(o.user_id::text order by o.user_id) from group_owners o where o.tenant_id = g.tenant_id and o.group_id = g.id), '{}') as owner_ids";
 
+/** The group's columns over alias `g`. */
+const GROUP_SELECT = GROUP_COLUMNS.map((c) => `g.${c}`);
+
 /** The group columns plus its owner ids, aggregated in the same statement. */
 function selectGroups(db: Executor): Knex.QueryBuilder {
-  return db('groups as g').select(...GROUP_COLUMNS.map((c) => `g.${c}`), db.raw(OWNER_IDS));
+  return db('groups as g').select(...GROUP_SELECT, db.raw(OWNER_IDS));
 }
 
 /**
  * A group by id, written out once: the hottest read of all (every group GET, PATCH and member
  * page of the dialects starts with it), which a query builder would compile again on every call.
  */
-const GROUP_BY_ID = `select ${GROUP_COLUMNS.map((c) => `g.${c}`).join(', ')}, ${OWNER_IDS} from groups g where g.tenant_id = ? and g.id = ?`;
+const GROUP_BY_ID = `select ${GROUP_SELECT.join(', ')}, ${OWNER_IDS} from groups g where g.tenant_id = ? and g.id = ?`;
 
 function toColumns(fields: GroupChanges & { key?: string | null; system?: boolean }): Record<string, unknown> {
   const map: Record<string, unknown> = {

@@ -72,21 +72,18 @@ const text = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
 /** Domain user → the Groups v2 (Genesys Cloud) User entity, with the fields Roster holds. */
 export function presentUser(u: User) {
   const enterprise = (u.resource[ENTERPRISE_USER] ?? {}) as Record<string, unknown>;
-  const email = primaryEmail(u.resource);
-  const title = text(u.resource.title);
-  const department = text(enterprise.department);
-  // Absent fields are left out (not written as undefined), in the entity's field order.
-  return {
+  const out = {
     id: u.id,
     name: u.displayName ?? u.userName,
     username: u.userName,
-    ...(email !== undefined ? { email } : {}),
+    email: primaryEmail(u.resource),
     state: u.active ? 'active' : 'inactive',
-    ...(title !== undefined ? { title } : {}),
-    ...(department !== undefined ? { department } : {}),
+    title: text(u.resource.title),
+    department: text(enterprise.department),
     version: u.version,
     selfUri: `/scim/v2/Users/${u.id}`,
   };
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined));
 }
 
 export interface ListingPage {
