@@ -221,3 +221,18 @@ describe('users primary key', () => {
     expect(rows.map((r: { attname: string }) => r.attname)).to.deep.equal(['tenant_id', 'id', 'display_name', 'user_name']);
   });
 });
+
+describe('groups id-name index', () => {
+  it("keeps each group name beside its key, so a user page names its users' groups index-only", async () => {
+    const { rows } = await testContext().deps.db.raw(
+      `SELECT a.attname, a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]) AS key
+         FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+        WHERE i.indexrelid = 'groups_id_name_idx'::regclass ORDER BY array_position(i.indkey::int2[], a.attnum)`,
+    );
+    expect(rows).to.deep.equal([
+      { attname: 'tenant_id', key: true },
+      { attname: 'id', key: true },
+      { attname: 'name', key: false },
+    ]);
+  });
+});
