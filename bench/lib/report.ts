@@ -32,7 +32,8 @@ export interface Row {
 const f0 = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '-' : Math.round(n).toLocaleString('en-US'));
 const f1 = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '-' : n < 10 ? n.toFixed(2) : n.toFixed(1));
 const fSql = (n: number) => (n < 10 ? n.toFixed(1).replace(/\.0$/, '') : Math.round(n).toString());
-const pct = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '-' : `${(n * 100).toFixed(0)}%`);
+/** One decimal: a ratio just under its line (59.7% against 60%) must not read as on it. */
+const pct = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '-' : `${(n * 100).toFixed(1)}%`);
 
 const COLUMNS: [string, number, (r: Row) => string][] = [
   ['scenario', 34, (r) => r.id],
