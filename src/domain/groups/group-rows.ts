@@ -58,6 +58,10 @@ export const GROUP_COLUMNS = [
   'updated_at',
 ] as const satisfies readonly Exclude<keyof GroupRow, 'owner_ids'>[];
 
+/** The `owner_ids` column of a GroupRow: the owners of the group row aliased `alias`, aggregated in its own statement. */
+export const ownerIdsColumn = (alias: string): string =>
+  `coalesce((SELECT array_agg(o.user_id::text ORDER BY o.user_id) FROM group_owners o WHERE o.tenant_id = ${alias}.tenant_id AND o.group_id = ${alias}.id), '{}') AS owner_ids`;
+
 export function toGroup(r: GroupRow): Group {
   return {
     id: r.id,

@@ -1,7 +1,7 @@
 import { sortExpression } from '../../db/criteria-sql';
 import type { Executor } from '../../db/transaction';
 import type { Group, GroupListQuery, GroupViewer } from './group';
-import { toGroup, type GroupRow } from './group-rows';
+import { ownerIdsColumn, toGroup, type GroupRow } from './group-rows';
 import { groupFields } from './groups.fields';
 import { filtered } from './groups.repository';
 
@@ -41,9 +41,7 @@ export async function findGroupPageWithTotal(db: Executor, tenantId: string, que
     .select(
       db.raw('(SELECT * FROM total) AS total'),
       'g.*',
-      db.raw(
-        "coalesce((SELECT array_agg(o.user_id::text ORDER BY o.user_id) FROM group_owners o WHERE o.tenant_id = g.tenant_id AND o.group_id = g.id), '{}') AS owner_ids",
-      ),
+      db.raw(ownerIdsColumn('g')),
     )
     .from(db.raw('(SELECT 1) AS one'))
     .joinRaw('LEFT JOIN (page JOIN groups g ON g.tenant_id = ? AND g.id = page.id) ON true', [tenantId])

@@ -3,12 +3,11 @@ import { compileCriteria, sortExpression } from '../../db/criteria-sql';
 import { runStatement } from '../../db/direct';
 import type { Executor } from '../../db/transaction';
 import type { Group, GroupChanges, GroupListQuery, GroupViewer, NewGroup } from './group';
-import { GROUP_COLUMNS, toGroup, type GroupRow } from './group-rows';
+import { GROUP_COLUMNS, ownerIdsColumn, toGroup, type GroupRow } from './group-rows';
 import { groupFields } from './groups.fields';
 
 /** A group's owner ids (alias `g`), aggregated in the group's own statement. */
-const OWNER_IDS =
-  "coalesce((select array_agg(o.user_id::text order by o.user_id) from group_owners o where o.tenant_id = g.tenant_id and o.group_id = g.id), '{}') as owner_ids";
+const OWNER_IDS = ownerIdsColumn('g');
 
 /** The group's columns over alias `g`. */
 const GROUP_SELECT = GROUP_COLUMNS.map((c) => `g.${c}`);

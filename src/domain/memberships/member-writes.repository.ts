@@ -3,7 +3,7 @@ import { runStatement } from '../../db/direct';
 import { translateDbError } from '../../db/pg-errors';
 import type { Executor } from '../../db/transaction';
 import type { Group } from '../groups/group';
-import { GROUP_COLUMNS, toGroup, type GroupRow } from '../groups/group-rows';
+import { GROUP_COLUMNS, ownerIdsColumn, toGroup, type GroupRow } from '../groups/group-rows';
 
 /**
  * Membership changes as ONE statement each: lock the group row, check the version condition and
@@ -62,8 +62,7 @@ function bumpAuditReturn(c: MemberWriteContext): CompiledSql {
               FROM upd, ok, n
           )
           SELECT ${GROUP_COLUMNS.map((c) => `r.${c}`).join(', ')}, n.delta, (SELECT count(*) FROM ok)::int AS ok,
-                 coalesce((SELECT array_agg(o.user_id::text ORDER BY o.user_id) FROM group_owners o
-                            WHERE o.tenant_id = r.tenant_id AND o.group_id = r.id), '{}') AS owner_ids
+                 ${ownerIdsColumn('r')}
             FROM (SELECT * FROM upd UNION ALL SELECT * FROM g WHERE NOT EXISTS (SELECT 1 FROM upd)) r, n`,
     bindings: [c.tenantId, c.groupId, c.tenantId, c.actorTokenId, c.actorUserId, c.groupId],
   };
