@@ -194,3 +194,57 @@ export async function runStatement<T>(db: Executor, sql: string, bindings: reado
   const native = raw.toSQL().toNative();
   return runOnPool<T>(db as Knex, driver, native.sql, native.bindings, opts);
 }
+
+/** A raw statement (`?` placeholders) for runInOneTransaction. */
+export interface Statement {
+  sql: string;
+  bindings: readonly unknown[];
+  /** As StatementOptions.prepared. */
+  prepared?: boolean;
+}
+
+/**
+ * Statements run in order in ONE transaction (BEGIN, the statements, COMMIT) on one connection of
+ * Knex's pool, each kept prepared when it asks to be, as runStatement runs it alone. Each is sent
+ * as the one before completes (in the same turn of the event loop: a promise continuation). If
+ * one fails, the transaction is rolled back (nothing of any of them stays) and its error is
+ * thrown, as the driver raised it. In a caller's transaction, or without a pool of ours, they run
+ * one after another in a transaction of Knex's.
+ */
+export async function runInOneTransaction<T>(db: Executor, statements: readonly Statement[]): Promise<T[][]> {
+  const driver = pooledDriver(db);
+  if (!driver) {
+    const run = async (trx: Executor) => {
+      const out: T[][] = [];
+      for (const s of statements) out.push(((await trx.raw(s.sql, s.bindings as Knex.RawBinding[])) as { rows: T[] }).rows);
+      return out;
+    };
+    return (db as Knex.Transaction).isTransaction ? run(db) : (db as Knex).transaction(run);
+  }
+  const knexDb = db as Knex;
+  const client = knexDb.client as unknown as PooledClient<PgConnection & PgliteConnection>;
+  const allowed = driver === 'pglite' || client.config.preparedStatements === true;
+  const connection = await client.acquireConnection();
+  const run = (sql: string, bindings: readonly unknown[], name?: string): Promise<T[]> => {
+    if (knexDb.listenerCount('query') > 0) knexDb.emit('query', { sql, bindings, direct: true, prepared: name !== undefined });
+    return driver === 'pg' ? connection.query({ text: sql, values: bindings, name }).then((r) => r.rows as T[]) : queryPglite<T>(connection, sql, bindings, name);
+  };
+  try {
+    await run('BEGIN', []);
+    const out: T[][] = [];
+    try {
+      for (const s of statements) {
+        const { sql, bindings } = knexDb.raw(s.sql, s.bindings as Knex.RawBinding[]).toSQL().toNative();
+        const name = s.prepared === true && allowed && !noPrepare.has(client) && !unnamed.has(sql) ? nameOf(sql) : undefined;
+        out.push(await run(sql, bindings, name));
+      }
+    } catch (err) {
+      await run('ROLLBACK', []).catch(() => undefined);
+      throw err;
+    }
+    await run('COMMIT', []);
+    return out;
+  } finally {
+    await client.releaseConnection(connection);
+  }
+}

@@ -32,6 +32,21 @@ describe('SCIM: statements per write (issue 7)', () => {
       expect(res.headers.etag).to.equal('W/"2"');
     });
 
+    it('answers concurrent PATCHes adding members to one group each with its own version (they take turns, issue 7)', async () => {
+      const g = await createGroup(t.scim, 'concurrent');
+      const users = [];
+      for (let i = 0; i < 12; i++) users.push(await createUser(t.scim, `c${i}@example.com`));
+      const events = await auditCount(t.id, g.id);
+      const responses = await Promise.all(users.map((u) => t.scim.patch(`/Groups/${g.id}`, patchOp({ op: 'add', path: 'members', value: [{ value: u.id }] }))));
+      expect(responses.map((r) => r.status)).to.deep.equal(users.map(() => 204));
+      const etags = responses.map((r) => r.headers.etag).sort((a, b) => Number(/\d+/.exec(a)![0]) - Number(/\d+/.exec(b)![0]));
+      expect(etags).to.deep.equal(users.map((_, i) => `W/"${i + 2}"`));
+      expect(await storedGroup(t.id, g.id)).to.deep.equal({ member_count: 12, version: 13 });
+      expect(await auditCount(t.id, g.id)).to.equal(events + 12);
+      const res = await t.scim.get(`/Groups/${g.id}`).expect(200);
+      expect(res.body.members.map((m: { value: string }) => m.value).sort()).to.deep.equal(users.map((u) => u.id).sort());
+    });
+
     it('changes nothing (no version, no event) when the user already is a member', async () => {
       const a = await createUser(t.scim, 'a@example.com');
       const g = await createGroup(t.scim, 'already', [a.id]);

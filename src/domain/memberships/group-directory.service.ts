@@ -15,7 +15,16 @@ import { countTenantRows } from '../users/users.repository';
 import { assertVersion, type VersionCondition } from '../versions';
 import { countGroupsWhere, findGroupIdPage, type GroupQuery } from './groups-query.repository';
 import { findFirstMembers, findMemberBatch, idRangeEnds, MEMBERS_PER_PART, type MemberTemplates, type MemberTextBatch } from './member-reads.repository';
-import { addUsersInOneStatement, lockGroupRow, removeMembersInOneStatement, type MemberWriteContext } from './member-writes.repository';
+import {
+  addUsersInOneStatement,
+  addUsersInOneTransaction,
+  lockGroupRow,
+  removeMembersInOneStatement,
+  type MemberWriteContext,
+  type MemberWriteResult,
+  type UserAdd,
+} from './member-writes.repository';
+import { writeLanes, type WriteLanes } from './write-lanes';
 import type { MemberKind, MemberRef } from './membership';
 import {
   classifyIds,
@@ -77,19 +86,27 @@ const versionsOf = (condition: VersionCondition): readonly number[] | undefined 
  * value filter): see member-writes.repository.ts. Undefined when the mutation is of another shape
  * or the statement declined it; the general path then applies it (and names any error).
  */
-async function mutateMembersFast(db: Db, p: Principal, groupId: string, m: GroupMutation, condition: VersionCondition): Promise<Group | undefined> {
+async function mutateMembersFast(
+  db: Db,
+  adds: WriteLanes<UserAdd, MemberWriteResult | undefined>,
+  p: Principal,
+  groupId: string,
+  m: GroupMutation,
+  condition: VersionCondition,
+): Promise<Group | undefined> {
   const changes = Object.values(m.changes ?? {}).some((v) => v !== undefined);
   if (changes || m.replaceMembers || m.next || !isUuid(groupId) || !managesEveryGroup(p)) return undefined;
-  const adds = m.addMembers ?? [];
+  const added = m.addMembers ?? [];
   const removes = m.removeMembers ?? [];
   const c: MemberWriteContext = { tenantId: p.tenantId, groupId: groupId.toLowerCase(), versions: versionsOf(condition), publicOnly: Boolean(p.userId), ...actorOf(p) };
-  if (adds.length && !removes.length && !m.removeMembersWhere) {
+  if (added.length && !removes.length && !m.removeMembersWhere) {
     // CASE: ids named as groups (nesting: hierarchy lock, cycle check) or not ids at all go the general way.
-    if (adds.some((x) => !isUuid(x.id) || x.kind === 'group')) return undefined;
-    const ids = [...new Set(adds.map((x) => x.id.toLowerCase()))].sort();
-    return (await addUsersInOneStatement(db, c, ids))?.group;
+    if (added.some((x) => !isUuid(x.id) || x.kind === 'group')) return undefined;
+    const userIds = [...new Set(added.map((x) => x.id.toLowerCase()))].sort();
+    // Concurrent adds to one group take turns here, and those that queue up run together (write-lanes.ts).
+    return (await adds.run(`${c.tenantId}/${c.groupId}`, { c, userIds }))?.group;
   }
-  if (!adds.length && (removes.length || m.removeMembersWhere)) {
+  if (!added.length && (removes.length || m.removeMembersWhere)) {
     const ids = [...new Set(removes.filter((x) => isUuid(x.id)).map((x) => x.id.toLowerCase()))];
     const kinds = (['user', 'group'] as const).filter((k) => removes.some((x) => x.kind === k || !x.kind));
     const where = m.removeMembersWhere ? compileCriteria(m.removeMembersWhere, memberFields) : undefined;
@@ -125,6 +142,11 @@ export const memberRangeCount = (expected: number, batchSize: number) => Math.ce
 
 /** Group directory use cases used by provisioning clients (SCIM): query, create/replace/patch with members. */
 export function groupDirectoryService(db: Db) {
+  const userAdds = writeLanes<UserAdd, MemberWriteResult | undefined>(
+    (a) => addUsersInOneStatement(db, a),
+    (batch) => addUsersInOneTransaction(db, batch),
+  );
+
   /** Applies the membership part; returns rows added minus rows removed, and whether any moved. */
   async function applyMembers(trx: Executor, p: Principal, group: Group, m: GroupMutation): Promise<{ delta: number; touched: boolean }> {
     let delta = 0;
@@ -279,7 +301,7 @@ export function groupDirectoryService(db: Db) {
     /** Applies a GroupMutation atomically under the version condition (SCIM If-Match). */
     async mutateGroup(p: Principal, groupId: string, m: GroupMutation, condition?: VersionCondition): Promise<Group> {
       if (m.changes?.name !== undefined && !m.changes.name.trim()) throw new InvalidInput('a group needs a non-empty name', { field: 'name' });
-      const fast = await mutateMembersFast(db, p, groupId, m, condition);
+      const fast = await mutateMembersFast(db, userAdds, p, groupId, m, condition);
       if (fast) return fast;
       return inTransaction(db, async (trx) => {
         const before = await loadVisibleGroup(trx, p, groupId, true);

@@ -1,5 +1,5 @@
 import type { CompiledSql } from '../../db/criteria-sql';
-import { runStatement } from '../../db/direct';
+import { runInOneTransaction, runStatement, type Statement } from '../../db/direct';
 import { translateDbError } from '../../db/pg-errors';
 import type { Executor } from '../../db/transaction';
 import type { Group } from '../groups/group';
@@ -75,12 +75,12 @@ function resultOf(rows: (GroupRow & { delta: number; ok: number })[]): MemberWri
 }
 
 /**
- * Adds users (distinct, lower-case uuids) to a group in one statement. Each user row is
- * key-share locked, so a concurrent delete of the user cannot leave a dangling membership; the
- * group row is locked first, as every membership writer does, so writers cannot deadlock on it.
- * Undefined when the general path must decide (see above).
+ * The statement adding users (distinct, lower-case uuids) to a group. Each user row is key-share
+ * locked, so a concurrent delete of the user cannot leave a dangling membership; the group row is
+ * locked first, as every membership writer does, so writers cannot deadlock on it. Its plan is
+ * the same for any group and ids (key lookups): kept prepared.
  */
-export async function addUsersInOneStatement(db: Executor, c: MemberWriteContext, userIds: string[]): Promise<MemberWriteResult | undefined> {
+function addUsersStatement(c: MemberWriteContext, userIds: string[]): Statement {
   const g = lockedGroup(c);
   const tail = bumpAuditReturn(c);
   const sql = `WITH ${g.sql},
@@ -104,12 +104,42 @@ export async function addUsersInOneStatement(db: Executor, c: MemberWriteContext
      n AS (SELECT count(*)::int AS delta, count(*) > 0 AS touched FROM ins),
      ${tail.sql}`;
   const bindings = [...g.bindings, userIds, c.tenantId, c.versions ?? null, c.versions ?? null, c.tenantId, c.groupId, ...tail.bindings];
-  // CASE: it runs outside any transaction of ours (it is one on its own), so errors are translated
-  // here. Its plan is the same for any group and ids (key lookups): kept prepared.
-  const rows = await runStatement<GroupRow & { delta: number; ok: number }>(db, sql, bindings, { prepared: true }).catch((err: unknown) => {
+  return { sql, bindings, prepared: true };
+}
+
+/** A membership add: where, and which users. */
+export interface UserAdd {
+  c: MemberWriteContext;
+  userIds: string[];
+}
+
+/**
+ * Adds users to a group in one statement (see addUsersStatement). Undefined when the general
+ * path must decide (see above).
+ */
+export async function addUsersInOneStatement(db: Executor, { c, userIds }: UserAdd): Promise<MemberWriteResult | undefined> {
+  const s = addUsersStatement(c, userIds);
+  // CASE: it runs outside any transaction of ours (it is one on its own), so errors are translated here.
+  const rows = await runStatement<GroupRow & { delta: number; ok: number }>(db, s.sql, s.bindings, s).catch((err: unknown) => {
     throw translateDbError(err);
   });
   return resultOf(rows);
+}
+
+/**
+ * Several adds to ONE group, in order, in one transaction: the statement of each in turn, as
+ * if each ran alone right after the one before (each its own version, event and result, the
+ * group row locked once for all). Per add: its result, or undefined as addUsersInOneStatement
+ * answers. Any database error rolls back all of them and is thrown.
+ */
+export async function addUsersInOneTransaction(db: Executor, adds: readonly UserAdd[]): Promise<(MemberWriteResult | undefined)[]> {
+  const results = await runInOneTransaction<GroupRow & { delta: number; ok: number }>(
+    db,
+    adds.map((a) => addUsersStatement(a.c, a.userIds)),
+  ).catch((err: unknown) => {
+    throw translateDbError(err);
+  });
+  return results.map(resultOf);
 }
 
 /**

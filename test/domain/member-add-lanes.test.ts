@@ -1,0 +1,115 @@
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { runInOneTransaction } from '../../src/db/direct';
+import { InvalidInput, VersionMismatch } from '../../src/domain/errors';
+import { testContext } from '../helpers/context';
+import { newTenant, type TestTenant } from '../helpers/factories';
+import { statementsOf } from '../helpers/statements';
+
+const ADD_STATEMENT = /INSERT INTO group_members/;
+
+describe('concurrent member adds to one group (write lanes, issue 7)', () => {
+  let t: TestTenant;
+  const svc = () => testContext().deps.services.groupDirectory;
+  const addUser = (groupId: string, userId: string, condition?: number) => svc().mutateGroup(t.admin, groupId, { addMembers: [{ kind: 'user', id: userId }] }, condition);
+
+  beforeEach(async () => {
+    t = await newTenant();
+  });
+
+  it('runs the first add alone and those that arrive meanwhile in one transaction, each with its own version, in order', async () => {
+    const g = await t.group();
+    const users = await Promise.all(Array.from({ length: 8 }, () => t.user()));
+    const { sql } = await statementsOf(async () => {
+      // mutateGroup reaches its lane before its first await: all eight are queued in call order.
+      const results = await Promise.all(users.map((u) => addUser(g.id, u.id)));
+      expect(results.map((r) => r.version)).to.deep.equal([2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(results.map((r) => r.memberCount)).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8]);
+    });
+    // The first alone (its own transaction), the seven others between one BEGIN and one COMMIT.
+    expect(sql.filter((s) => ADD_STATEMENT.test(s))).to.have.length(8);
+    expect(sql.filter((s) => s === 'BEGIN')).to.have.length(1);
+    expect(sql.filter((s) => s === 'COMMIT')).to.have.length(1);
+    expect(sql.findIndex((s) => s === 'BEGIN')).to.equal(1);
+    const stored = await testContext().db('groups').where({ id: g.id }).first('member_count', 'version');
+    expect(stored).to.deep.equal({ member_count: 8, version: 9 });
+    const events = await testContext().db('audit_events').where({ tenant_id: t.id, resource_id: g.id, action: 'group.updated' }).orderBy('id');
+    expect(events.map((e: { after: { version: number } }) => e.after.version)).to.deep.equal([2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('lets one add of a batch fail on its own (an unknown id, a stale If-Match) while the others land', async () => {
+    const g = await t.group();
+    const [a, b, c] = await Promise.all([t.user(), t.user(), t.user()]);
+    const ghost = '6f1c0c36-3c36-4d0e-9a52-0c6a2b9f0e11';
+    const results = await Promise.allSettled([
+      addUser(g.id, a.id),
+      addUser(g.id, ghost),
+      addUser(g.id, b.id, 1), // the version is 2 by the time its turn comes (a was added first)
+      addUser(g.id, c.id, 2),
+    ]);
+    expect(results.map((r) => r.status)).to.deep.equal(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).to.be.instanceOf(InvalidInput);
+    expect((results[2] as PromiseRejectedResult).reason).to.be.instanceOf(VersionMismatch);
+    expect((results[3] as PromiseFulfilledResult<{ version: number }>).value.version).to.equal(3);
+    const members = await svc().membersOf(t.admin, g.id);
+    expect(members.map((m) => m.id).sort()).to.deep.equal([a.id, c.id].sort());
+  });
+
+  it('keeps adds to different groups apart (each runs at once)', async () => {
+    const [g1, g2] = [await t.group(), await t.group()];
+    const u = await t.user();
+    const { sql } = await statementsOf(() => Promise.all([addUser(g1.id, u.id), addUser(g2.id, u.id)]));
+    expect(sql.filter((s) => ADD_STATEMENT.test(s))).to.have.length(2);
+    expect(sql.filter((s) => s === 'BEGIN')).to.have.length(0);
+  });
+});
+
+describe('runInOneTransaction', () => {
+  let db: ReturnType<typeof testContext>['db'];
+  before(async () => {
+    db = testContext().db;
+    await db.raw('CREATE TABLE IF NOT EXISTS test_one_transaction (n int PRIMARY KEY)');
+  });
+  after(async () => {
+    await db.raw('DROP TABLE IF EXISTS test_one_transaction');
+  });
+  beforeEach(async () => {
+    await db('test_one_transaction').del();
+  });
+
+  it('runs the statements in order in one transaction and returns the rows of each', async () => {
+    const rows = await runInOneTransaction<{ n: number; txid: string }>(db, [
+      { sql: 'INSERT INTO test_one_transaction (n) VALUES (?) RETURNING n, txid_current()::text AS txid', bindings: [1], prepared: true },
+      { sql: 'INSERT INTO test_one_transaction (n) SELECT max(n) + ? FROM test_one_transaction RETURNING n, txid_current()::text AS txid', bindings: [1] },
+    ]);
+    expect(rows.map((r) => r[0].n)).to.deep.equal([1, 2]);
+    expect(rows[0][0].txid).to.equal(rows[1][0].txid);
+    expect((await db('test_one_transaction').orderBy('n')).map((r: { n: number }) => r.n)).to.deep.equal([1, 2]);
+  });
+
+  it('rolls all of them back when one fails, and throws its error', async () => {
+    let caught: unknown;
+    try {
+      await runInOneTransaction(db, [
+        { sql: 'INSERT INTO test_one_transaction (n) VALUES (?)', bindings: [1] },
+        { sql: 'INSERT INTO test_one_transaction (n) VALUES (?)', bindings: [1] },
+        { sql: 'INSERT INTO test_one_transaction (n) VALUES (?)', bindings: [2] },
+      ]);
+    } catch (err) {
+      caught = err;
+    }
+    expect((caught as { code?: string }).code).to.equal('23505');
+    expect(await db('test_one_transaction')).to.deep.equal([]);
+    // The connection went back to the pool usable (not left in the aborted transaction).
+    const [{ one }] = (await db.raw('SELECT 1 AS one')).rows;
+    expect(one).to.equal(1);
+  });
+
+  it("runs in the caller's transaction when given one", async () => {
+    await db.transaction(async (trx: Knex.Transaction) => {
+      await runInOneTransaction(trx, [{ sql: 'INSERT INTO test_one_transaction (n) VALUES (?)', bindings: [7] }]);
+      await trx.rollback();
+    }).catch(() => undefined);
+    expect(await db('test_one_transaction')).to.deep.equal([]);
+  });
+});
