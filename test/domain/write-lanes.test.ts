@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { writeLanes } from '../../src/domain/memberships/write-lanes';
+import { writeLanes } from '../../src/domain/write-lanes';
 
 /** A write the test finishes by hand. */
 interface Held {
@@ -56,7 +56,7 @@ describe('write lanes: concurrent writes to one key take turns, and those that w
 
   it('takes at most maxBatch writes at a time', async () => {
     const { calls, hold } = recorder();
-    const lanes = writeLanes<number, unknown>((i) => hold([i]), (items) => hold(items) as Promise<unknown[]>, 2);
+    const lanes = writeLanes<number, unknown>((i) => hold([i]), (items) => hold(items) as Promise<unknown[]>, { maxBatch: 2 });
     const all = [1, 2, 3, 4, 5, 6].map((i) => lanes.run('g', i));
     for (let round = 0; round < 4; round++) {
       await tick();
@@ -97,5 +97,22 @@ describe('write lanes: concurrent writes to one key take turns, and those that w
     );
     const results = await Promise.allSettled([1, 2, 3].map((i) => lanes.run('g', i)));
     expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).to.deep.equal(['one is refused', 2, 3]);
+  });
+
+  it('fails every write of a batch with its error, running none again, when retryAlone says so', async () => {
+    let alone = 0;
+    const lanes = writeLanes<number, number>(
+      async (i) => {
+        alone++;
+        return i;
+      },
+      async () => {
+        throw new Error('database unavailable');
+      },
+      { retryAlone: (err) => (err as Error).message !== 'database unavailable' },
+    );
+    const results = await Promise.allSettled([1, 2, 3].map((i) => lanes.run('g', i)));
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).to.deep.equal([1, 'database unavailable', 'database unavailable']);
+    expect(alone).to.equal(1);
   });
 });

@@ -134,6 +134,23 @@ describe('SCIM: statements per user create (issue 7)', () => {
     await t.scim.post('/Users', { schemas: [USER], userName: 'ONE@example.com' }).expect(409);
   });
 
+  it('answers concurrent creates each on its own: 201 with its own user, or 409 for a name taken (issue 7)', async () => {
+    const names = ['k0@example.com', 'k1@example.com', 'K1@example.com', 'k2@example.com', 'k3@example.com', 'k4@example.com'];
+    const responses = await Promise.all(names.map((userName) => t.scim.post('/Users', { schemas: [USER], userName })));
+    expect(responses.map((r) => r.status).filter((s) => s === 201)).to.have.length(5);
+    const refused = responses.filter((r) => r.status === 409);
+    expect(refused).to.have.length(1);
+    expect(refused[0].body.scimType).to.equal('uniqueness');
+    const created = responses.filter((r) => r.status === 201).map((r) => r.body as { id: string; userName: string; meta: { location: string } });
+    expect(new Set(created.map((u) => u.id)).size).to.equal(5);
+    for (const u of created) {
+      expect(names).to.include(u.userName);
+      expect((await t.scim.get(`/Users/${u.id}`).expect(200)).body.userName).to.equal(u.userName);
+    }
+    const [{ n }] = await testContext().db('audit_events').where({ tenant_id: t.id, action: 'user.created' }).count({ n: '*' });
+    expect(Number(n)).to.equal(5);
+  });
+
   it('runs a Bulk of user creates as one statement, each operation still succeeding or failing alone', async () => {
     await createUser(t.scim, 'taken@example.com');
     const names = ['b0@example.com', 'taken@example.com', 'b1@example.com', 'B0@example.com', '', 'b2@example.com'];

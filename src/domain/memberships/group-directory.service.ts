@@ -24,7 +24,7 @@ import {
   type MemberWriteResult,
   type UserAdd,
 } from './member-writes.repository';
-import { writeLanes, type WriteLanes } from './write-lanes';
+import { writeLanes, type WriteLanes } from '../write-lanes';
 import type { MemberKind, MemberRef } from './membership';
 import {
   classifyIds,
@@ -103,7 +103,7 @@ async function mutateMembersFast(
     // CASE: ids named as groups (nesting: hierarchy lock, cycle check) or not ids at all go the general way.
     if (added.some((x) => !isUuid(x.id) || x.kind === 'group')) return undefined;
     const userIds = [...new Set(added.map((x) => x.id.toLowerCase()))].sort();
-    // Concurrent adds to one group take turns here, and those that queue up run together (write-lanes.ts).
+    // Concurrent adds to one group take turns here, and those that queue up run together (src/domain/write-lanes.ts).
     return (await adds.run(`${c.tenantId}/${c.groupId}`, { c, userIds }))?.group;
   }
   if (!added.length && (removes.length || m.removeMembersWhere)) {

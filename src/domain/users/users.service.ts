@@ -10,7 +10,8 @@ import { removeFromAllGroups } from '../memberships/memberships.repository';
 import { actorOf, type Principal } from '../principal';
 import type { NewUser, User, UserChanges, UserFields, UserGroupRef, UserListQuery } from './user';
 import { countUsers, deleteUserRow, findGroupsOfUsers, findUserById, findUserPage, updateUser } from './users.repository';
-import { insertUsersWithAudit } from './users.writes';
+import { writeLanes } from '../write-lanes';
+import { insertUsersWithAudit, type Actor, type UserRowInput } from './users.writes';
 
 function auditView(u: User): Record<string, unknown> {
   const { tenantId: _t, seq: _s, createdAt: _c, ...rest } = u;
@@ -30,8 +31,30 @@ async function withPasswordHash<T extends { password?: string | null }>(input: T
   return { ...rest, passwordHash: password === null ? null : await hashPassword(password) };
 }
 
+/** One user to create, and who creates it. */
+interface UserCreate {
+  tenantId: string;
+  actor: Actor;
+  row: UserRowInput;
+}
+
 /** User use cases; each change is one transaction with its audit event. */
 export function usersService(db: Db) {
+  /**
+   * Creates from one token take turns, and those that queue up meanwhile are inserted by one
+   * statement (as a Bulk's are), each still a change of its own: see src/domain/write-lanes.ts.
+   */
+  const creates = writeLanes<UserCreate, User | undefined>(
+    async (x) => (await insertUsersWithAudit(db, x.tenantId, [x.row], x.actor))[0],
+    (xs) =>
+      insertUsersWithAudit(
+        db,
+        xs[0].tenantId,
+        xs.map((x) => x.row),
+        xs[0].actor,
+      ),
+  );
+
   /**
    * Locks the user, checks the version condition, asks `decide` for the changes given the
    * current state (so read-modify-write is atomic, e.g. SCIM PATCH), and stores them.
@@ -60,7 +83,10 @@ export function usersService(db: Db) {
     /** Creates a user and its audit event in one statement; a taken userName is AlreadyExists. */
     async createUser(p: Principal, input: NewUser): Promise<User> {
       checkUserName(input.userName);
-      const [user] = await insertUsersWithAudit(db, p.tenantId, [await withPasswordHash(input)], actorOf(p));
+      const actor = actorOf(p);
+      const row = await withPasswordHash(input);
+      // One lane per tenant and actor: a batch's statement writes one actor into its events.
+      const user = await creates.run(`${p.tenantId}/${actor.actorTokenId}/${actor.actorUserId ?? ''}`, { tenantId: p.tenantId, actor, row });
       if (!user) throw new AlreadyExists('user', 'userName');
       return user;
     },

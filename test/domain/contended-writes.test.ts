@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { runInOneTransaction } from '../../src/db/direct';
-import { InvalidInput, VersionMismatch } from '../../src/domain/errors';
+import { AlreadyExists, InvalidInput, VersionMismatch } from '../../src/domain/errors';
+import type { Principal } from '../../src/domain/principal';
 import { testContext } from '../helpers/context';
 import { newTenant, type TestTenant } from '../helpers/factories';
 import { statementsOf } from '../helpers/statements';
@@ -61,6 +62,49 @@ describe('concurrent member adds to one group (write lanes, issue 7)', () => {
     const { sql } = await statementsOf(() => Promise.all([addUser(g1.id, u.id), addUser(g2.id, u.id)]));
     expect(sql.filter((s) => ADD_STATEMENT.test(s))).to.have.length(2);
     expect(sql.filter((s) => s === 'BEGIN')).to.have.length(0);
+  });
+});
+
+describe('concurrent user creates from one token (write lanes, issue 7)', () => {
+  let t: TestTenant;
+  const users = () => testContext().deps.services.users;
+  const INSERT_USERS = /INSERT INTO users/;
+
+  beforeEach(async () => {
+    t = await newTenant();
+  });
+
+  it('inserts the first alone and those that arrive meanwhile with one statement, each with its own event', async () => {
+    const names = Array.from({ length: 6 }, (_, i) => `lane-${i}@example.com`);
+    const { sql } = await statementsOf(async () => {
+      const created = await Promise.all(names.map((userName) => users().createUser(t.admin, { userName })));
+      expect(created.map((u) => u.userName)).to.deep.equal(names);
+      expect(new Set(created.map((u) => u.id)).size).to.equal(6);
+    });
+    expect(sql.filter((s) => INSERT_USERS.test(s))).to.have.length(2);
+    const events = await testContext().db('audit_events').where({ tenant_id: t.id, action: 'user.created' }).orderBy('id');
+    expect(events.map((e: { after: { userName: string } }) => e.after.userName)).to.deep.equal(names);
+    expect(new Set(events.map((e: { actor_token_id: string }) => e.actor_token_id))).to.deep.equal(new Set([t.admin.tokenId]));
+  });
+
+  it('refuses a userName taken by an earlier create of the same batch, and only that one', async () => {
+    const results = await Promise.allSettled(['first@example.com', 'Twin@example.com', 'twin@example.com', 'last@example.com'].map((userName) => users().createUser(t.admin, { userName })));
+    expect(results.map((r) => r.status)).to.deep.equal(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect((results[2] as PromiseRejectedResult).reason).to.be.instanceOf(AlreadyExists);
+    const [{ n }] = await testContext().db('users').where({ tenant_id: t.id }).count({ n: '*' });
+    expect(Number(n)).to.equal(3);
+  });
+
+  it('keeps creates of different tokens apart (each event names its own token)', async () => {
+    const other: Principal = { ...t.admin, tokenId: (await testContext().deps.services.tokens.issueToken({ tenantId: t.id, name: 'other', rights: ['all'] })).record.id };
+    await Promise.all([
+      users().createUser(t.admin, { userName: 'a@example.com' }),
+      users().createUser(other, { userName: 'b@example.com' }),
+      users().createUser(t.admin, { userName: 'c@example.com' }),
+    ]);
+    const events = await testContext().db('audit_events').where({ tenant_id: t.id, action: 'user.created' }).orderBy('id');
+    const byName = Object.fromEntries(events.map((e: { actor_token_id: string; after: { userName: string } }) => [e.after.userName, e.actor_token_id]));
+    expect(byName).to.deep.equal({ 'a@example.com': t.admin.tokenId, 'b@example.com': other.tokenId, 'c@example.com': t.admin.tokenId });
   });
 });
 
