@@ -9,7 +9,7 @@ import { statementsOf } from '../helpers/statements';
 
 const ADD_STATEMENT = /INSERT INTO group_members/;
 
-describe('concurrent member adds to one group (write lanes, issue 7)', () => {
+describe('concurrent membership changes of one group (write lanes, issue 7)', () => {
   let t: TestTenant;
   const svc = () => testContext().deps.services.groupDirectory;
   const addUser = (groupId: string, userId: string, condition?: number) => svc().mutateGroup(t.admin, groupId, { addMembers: [{ kind: 'user', id: userId }] }, condition);
@@ -54,6 +54,28 @@ describe('concurrent member adds to one group (write lanes, issue 7)', () => {
     expect((results[3] as PromiseFulfilledResult<{ version: number }>).value.version).to.equal(3);
     const members = await svc().membersOf(t.admin, g.id);
     expect(members.map((m) => m.id).sort()).to.deep.equal([a.id, c.id].sort());
+  });
+
+  it('orders adds and removals of one group as they arrive, in one transaction after the first', async () => {
+    const g = await t.group();
+    const [a, b, c] = await Promise.all([t.user(), t.user(), t.user()]);
+    await addUser(g.id, c.id);
+    const remove = (userId: string) => svc().mutateGroup(t.admin, g.id, { removeMembers: [{ kind: 'user', id: userId }] });
+    const { sql } = await statementsOf(async () => {
+      const results = await Promise.all([addUser(g.id, a.id), remove(a.id), remove(c.id), addUser(g.id, b.id), remove(a.id)]);
+      expect(results.map((r) => [r.version, r.memberCount])).to.deep.equal([
+        [3, 2],
+        [4, 1],
+        [5, 0],
+        [6, 1],
+        [6, 1], // a is no longer a member: nothing changes, no version
+      ]);
+    });
+    // The first add alone; then one transaction: the group's lock, then each change in turn.
+    expect(sql.filter((s) => s === 'BEGIN')).to.have.length(1);
+    expect(sql[sql.indexOf('BEGIN') + 1]).to.match(/FOR UPDATE$/);
+    expect(sql.filter((s) => /DELETE FROM group_members/.test(s))).to.have.length(3);
+    expect((await svc().membersOf(t.admin, g.id)).map((m) => m.id)).to.deep.equal([b.id]);
   });
 
   it('keeps adds to different groups apart (each runs at once)', async () => {

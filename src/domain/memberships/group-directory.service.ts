@@ -15,15 +15,7 @@ import { countTenantRows } from '../users/users.repository';
 import { assertVersion, type VersionCondition } from '../versions';
 import { countGroupsWhere, findGroupIdPage, type GroupQuery } from './groups-query.repository';
 import { findFirstMembers, findMemberBatch, idRangeEnds, MEMBERS_PER_PART, type MemberTemplates, type MemberTextBatch } from './member-reads.repository';
-import {
-  addUsersInOneStatement,
-  addUsersInOneTransaction,
-  lockGroupRow,
-  removeMembersInOneStatement,
-  type MemberWriteContext,
-  type MemberWriteResult,
-  type UserAdd,
-} from './member-writes.repository';
+import { writeMembers, writeMembersInOneTransaction, type MemberWrite, type MemberWriteContext, type MemberWriteResult } from './member-writes.repository';
 import { writeLanes, type WriteLanes } from '../write-lanes';
 import type { MemberKind, MemberRef } from './membership';
 import {
@@ -88,7 +80,7 @@ const versionsOf = (condition: VersionCondition): readonly number[] | undefined 
  */
 async function mutateMembersFast(
   db: Db,
-  adds: WriteLanes<UserAdd, MemberWriteResult | undefined>,
+  lanes: WriteLanes<MemberWrite, MemberWriteResult | undefined>,
   p: Principal,
   groupId: string,
   m: GroupMutation,
@@ -99,21 +91,19 @@ async function mutateMembersFast(
   const added = m.addMembers ?? [];
   const removes = m.removeMembers ?? [];
   const c: MemberWriteContext = { tenantId: p.tenantId, groupId: groupId.toLowerCase(), versions: versionsOf(condition), publicOnly: Boolean(p.userId), ...actorOf(p) };
+  // Concurrent changes of one group take turns here, and those that queue up run together (src/domain/write-lanes.ts).
+  const key = `${c.tenantId}/${c.groupId}`;
   if (added.length && !removes.length && !m.removeMembersWhere) {
     // CASE: ids named as groups (nesting: hierarchy lock, cycle check) or not ids at all go the general way.
     if (added.some((x) => !isUuid(x.id) || x.kind === 'group')) return undefined;
     const userIds = [...new Set(added.map((x) => x.id.toLowerCase()))].sort();
-    // Concurrent adds to one group take turns here, and those that queue up run together (src/domain/write-lanes.ts).
-    return (await adds.run(`${c.tenantId}/${c.groupId}`, { c, userIds }))?.group;
+    return (await lanes.run(key, { kind: 'add', c, userIds }))?.group;
   }
   if (!added.length && (removes.length || m.removeMembersWhere)) {
     const ids = [...new Set(removes.filter((x) => isUuid(x.id)).map((x) => x.id.toLowerCase()))];
     const kinds = (['user', 'group'] as const).filter((k) => removes.some((x) => x.kind === k || !x.kind));
     const where = m.removeMembersWhere ? compileCriteria(m.removeMembersWhere, memberFields) : undefined;
-    return inTransaction(db, async (trx) => {
-      await lockGroupRow(trx, c.tenantId, c.groupId);
-      return (await removeMembersInOneStatement(trx, c, ids, kinds, where))?.group;
-    });
+    return (await lanes.run(key, { kind: 'remove', c, ids, kinds, where }))?.group;
   }
   return undefined;
 }
@@ -142,9 +132,9 @@ export const memberRangeCount = (expected: number, batchSize: number) => Math.ce
 
 /** Group directory use cases used by provisioning clients (SCIM): query, create/replace/patch with members. */
 export function groupDirectoryService(db: Db) {
-  const userAdds = writeLanes<UserAdd, MemberWriteResult | undefined>(
-    (a) => addUsersInOneStatement(db, a),
-    (batch) => addUsersInOneTransaction(db, batch),
+  const memberWrites = writeLanes<MemberWrite, MemberWriteResult | undefined>(
+    (w) => writeMembers(db, w),
+    (batch) => writeMembersInOneTransaction(db, batch),
   );
 
   /** Applies the membership part; returns rows added minus rows removed, and whether any moved. */
@@ -301,7 +291,7 @@ export function groupDirectoryService(db: Db) {
     /** Applies a GroupMutation atomically under the version condition (SCIM If-Match). */
     async mutateGroup(p: Principal, groupId: string, m: GroupMutation, condition?: VersionCondition): Promise<Group> {
       if (m.changes?.name !== undefined && !m.changes.name.trim()) throw new InvalidInput('a group needs a non-empty name', { field: 'name' });
-      const fast = await mutateMembersFast(db, userAdds, p, groupId, m, condition);
+      const fast = await mutateMembersFast(db, memberWrites, p, groupId, m, condition);
       if (fast) return fast;
       return inTransaction(db, async (trx) => {
         const before = await loadVisibleGroup(trx, p, groupId, true);

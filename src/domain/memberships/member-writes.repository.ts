@@ -126,39 +126,25 @@ export async function addUsersInOneStatement(db: Executor, { c, userIds }: UserA
   return resultOf(rows);
 }
 
-/**
- * Several adds to ONE group, in order, in one transaction: the statement of each in turn, as
- * if each ran alone right after the one before (each its own version, event and result, the
- * group row locked once for all). Per add: its result, or undefined as addUsersInOneStatement
- * answers. Any database error rolls back all of them and is thrown.
- */
-export async function addUsersInOneTransaction(db: Executor, adds: readonly UserAdd[]): Promise<(MemberWriteResult | undefined)[]> {
-  const results = await runInOneTransaction<GroupRow & { delta: number; ok: number }>(
-    db,
-    adds.map((a) => addUsersStatement(a.c, a.userIds)),
-  ).catch((err: unknown) => {
-    throw translateDbError(err);
-  });
-  return results.map(resultOf);
+/** A membership removal: where, and which members (ids of the given kinds, and those matching `where`). */
+export interface MemberRemoval {
+  c: MemberWriteContext;
+  ids: string[];
+  kinds: string[];
+  /** Compiled over `gm` (group_members). */
+  where?: CompiledSql;
 }
 
 /**
- * Removes members in one statement: the ids (of the given kinds) and those matching `where`
- * (compiled over `gm`). Run it in a transaction that already holds the group's row lock: a
- * statement's snapshot is taken when it starts, and a DELETE must see members added by writers
- * that committed while it waited for the lock.
+ * The statement removing members. Run it in a transaction that already holds the group's row
+ * lock (lockGroupStatement): a statement's snapshot is taken when it starts, and a DELETE must
+ * see members added by writers that committed while it waited for the lock.
  */
-export async function removeMembersInOneStatement(
-  db: Executor,
-  c: MemberWriteContext,
-  ids: string[],
-  kinds: string[],
-  where: CompiledSql | undefined,
-): Promise<MemberWriteResult | undefined> {
+function removeMembersStatement({ c, ids, kinds, where }: MemberRemoval): Statement {
   const g = lockedGroup(c);
   const tail = bumpAuditReturn(c);
-  const result = await db.raw(
-    `WITH ${g.sql},
+  return {
+    sql: `WITH ${g.sql},
      ok AS (SELECT g.* FROM g WHERE (?::int[] IS NULL OR g.version = ANY(?::int[]))),
      del AS (
        DELETE FROM group_members gm
@@ -168,12 +154,35 @@ export async function removeMembersInOneStatement(
      ),
      n AS (SELECT -count(*)::int AS delta, count(*) > 0 AS touched FROM del),
      ${tail.sql}`,
-    [...g.bindings, c.versions ?? null, c.versions ?? null, c.tenantId, c.groupId, ids, kinds, ...(where?.bindings ?? []), ...tail.bindings] as never[],
-  );
-  return resultOf(result.rows);
+    bindings: [...g.bindings, c.versions ?? null, c.versions ?? null, c.tenantId, c.groupId, ids, kinds, ...(where?.bindings ?? []), ...tail.bindings],
+  };
 }
 
 /** Takes the group's row lock for the rest of the transaction (before a removal statement). */
-export async function lockGroupRow(db: Executor, tenantId: string, groupId: string): Promise<void> {
-  await db.raw('SELECT 1 FROM groups WHERE tenant_id = ? AND id = ? FOR UPDATE', [tenantId, groupId]);
+function lockGroupStatement(c: MemberWriteContext): Statement {
+  return { sql: 'SELECT 1 FROM groups WHERE tenant_id = ? AND id = ? FOR UPDATE', bindings: [c.tenantId, c.groupId], prepared: true };
 }
+
+/** A membership change of one group that has a one-statement form. */
+export type MemberWrite = ({ kind: 'add' } & UserAdd) | ({ kind: 'remove' } & MemberRemoval);
+
+/**
+ * Membership changes of ONE group, in order, in one transaction that takes the group's row lock
+ * first: the statement of each in turn, as if each ran alone right after the one before (each its
+ * own version, event and result). Per change: its result, or undefined where the general path
+ * must decide (see above). Any database error rolls back all of them and is thrown.
+ */
+export async function writeMembersInOneTransaction(db: Executor, writes: readonly MemberWrite[]): Promise<(MemberWriteResult | undefined)[]> {
+  if (!writes.length) return [];
+  const statements = writes.map((w) => (w.kind === 'add' ? addUsersStatement(w.c, w.userIds) : removeMembersStatement(w)));
+  const [, ...results] = await runInOneTransaction<GroupRow & { delta: number; ok: number }>(db, [lockGroupStatement(writes[0].c), ...statements]).catch((err: unknown) => {
+    throw translateDbError(err);
+  });
+  return results.map(resultOf);
+}
+
+/** One membership change alone: an add as its own statement, a removal after the lock. */
+export function writeMembers(db: Executor, w: MemberWrite): Promise<MemberWriteResult | undefined> {
+  return w.kind === 'add' ? addUsersInOneStatement(db, w) : writeMembersInOneTransaction(db, [w]).then(([r]) => r);
+}
+
