@@ -208,8 +208,10 @@ export interface Statement {
  * Knex's pool, each kept prepared when it asks to be, as runStatement runs it alone. Each is sent
  * as the one before completes (in the same turn of the event loop: a promise continuation). If
  * one fails, the transaction is rolled back (nothing of any of them stays) and its error is
- * thrown, as the driver raised it. In a caller's transaction, or without a pool of ours, they run
- * one after another in a transaction of Knex's.
+ * thrown, as the driver raised it; but when the server refused a prepared form itself (see
+ * preparedFormFailed), the whole transaction runs again once with that statement, or the pool's
+ * statements, unnamed. In a caller's transaction, or without a pool of ours, they run one after
+ * another in a transaction of Knex's.
  */
 export async function runInOneTransaction<T>(db: Executor, statements: readonly Statement[]): Promise<T[][]> {
   const driver = pooledDriver(db);
@@ -230,20 +232,29 @@ export async function runInOneTransaction<T>(db: Executor, statements: readonly 
     return driver === 'pg' ? connection.query({ text: sql, values: bindings, name }).then((r) => r.rows as T[]) : queryPglite<T>(connection, sql, bindings, name);
   };
   try {
-    await run('BEGIN', []);
-    const out: T[][] = [];
-    try {
-      for (const s of statements) {
-        const { sql, bindings } = knexDb.raw(s.sql, s.bindings as Knex.RawBinding[]).toSQL().toNative();
-        const name = s.prepared === true && allowed && !noPrepare.has(client) && !unnamed.has(sql) ? nameOf(sql) : undefined;
-        out.push(await run(sql, bindings, name));
+    for (let attempt = 1; ; attempt++) {
+      let current: { sql: string; name?: string } | undefined;
+      await run('BEGIN', []);
+      try {
+        const out: T[][] = [];
+        for (const s of statements) {
+          const { sql, bindings } = knexDb.raw(s.sql, s.bindings as Knex.RawBinding[]).toSQL().toNative();
+          current = { sql, name: s.prepared === true && allowed && !noPrepare.has(client) && !unnamed.has(sql) ? nameOf(sql) : undefined };
+          out.push(await run(sql, bindings, current.name));
+        }
+        current = undefined;
+        await run('COMMIT', []);
+        return out;
+      } catch (err) {
+        await run('ROLLBACK', []).catch(() => undefined);
+        // As in runOnPool: the server refused a prepared form itself. Stop using it and run the
+        // whole transaction again, once (nothing of the first attempt stayed).
+        const failed = current?.name && attempt === 1 ? preparedFormFailed(err) : undefined;
+        if (!failed) throw err;
+        if (failed === 'pool') noPrepare.add(client);
+        else unnamed.add(current!.sql);
       }
-    } catch (err) {
-      await run('ROLLBACK', []).catch(() => undefined);
-      throw err;
     }
-    await run('COMMIT', []);
-    return out;
   } finally {
     await client.releaseConnection(connection);
   }

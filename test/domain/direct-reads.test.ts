@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import type { Knex } from 'knex';
-import { readRows, runStatement } from '../../src/db/direct';
+import { readRows, runInOneTransaction, runStatement } from '../../src/db/direct';
 import { createDb } from '../../src/db/knex';
 import { testContext } from '../helpers/context';
 import { newTenant } from '../helpers/factories';
@@ -117,6 +117,37 @@ describe('hot reads straight on a pooled connection (readRows)', () => {
         db.off('query', record);
       }
       expect(seen).to.deep.equal([true]);
+    });
+
+    it('runs a transaction of statements prepared, and again unnamed when the server lost them (runInOneTransaction)', async () => {
+      const { db } = testContext();
+      const pg = db.client.config.client === 'pg';
+      // PGlite: its one connection is the tests' own; the pooler case is left to PostgreSQL.
+      const on = pg ? onePool(true) : db;
+      const statements = [
+        { sql: 'SELECT ?::int AS n /* one transaction, first */', bindings: [1], prepared: true },
+        { sql: 'SELECT ?::int + 1 AS n /* one transaction, second */', bindings: [1], prepared: true },
+      ];
+      const prepared: boolean[] = [];
+      const record = (q: { sql: string; prepared?: boolean }) => {
+        if (q.sql.includes('one transaction')) prepared.push(q.prepared === true);
+      };
+      on.on('query', record);
+      try {
+        expect(await runInOneTransaction(on, statements)).to.deep.equal([[{ n: 1 }], [{ n: 2 }]]);
+        expect(prepared).to.deep.equal([true, true]);
+        if (pg) {
+          expect(await preparedNames(on)).to.have.length(2);
+          // A pooler in transaction mode loses prepared statements: the transaction runs again unnamed.
+          await on.raw('DEALLOCATE ALL');
+          expect(await runInOneTransaction(on, statements)).to.deep.equal([[{ n: 1 }], [{ n: 2 }]]);
+          expect(prepared.slice(2)).to.deep.equal([true, false, false]);
+          expect(await preparedNames(on)).to.deep.equal([]);
+        }
+      } finally {
+        on.off('query', record);
+        if (on !== db) await on.destroy();
+      }
     });
 
     it('runs unnamed when a migration changed what the statement returns, or the server lost it', async () => {
