@@ -143,27 +143,46 @@ async function queryPglite<T>(pglite: PgliteConnection, sql: string, bindings: r
  * runs as a named statement) for those who listen (statement counting in tests, debugging).
  */
 async function runOnPool<T>(db: Knex, driver: 'pg' | 'pglite', sql: string, bindings: readonly unknown[], opts: StatementOptions): Promise<T[]> {
-  const client = db.client as unknown as PooledClient<PgConnection & PgliteConnection>;
-  const allowed = driver === 'pglite' || client.config.preparedStatements === true;
-  const name = opts.prepared === true && allowed && !noPrepare.has(client) && !unnamed.has(sql) ? nameOf(sql) : undefined;
-  if (db.listenerCount('query') > 0) db.emit('query', { sql, bindings, direct: true, prepared: name !== undefined });
-  const run = (connection: PgConnection & PgliteConnection, as: string | undefined) =>
-    driver === 'pg' ? connection.query({ text: sql, values: bindings, name: as }).then((r) => r.rows as T[]) : queryPglite<T>(connection, sql, bindings, as);
+  const client = db.client as unknown as PooledClient<PooledConnection>;
+  const name = preparedName(client, driver, sql, opts.prepared);
   const connection = await client.acquireConnection();
   try {
     try {
-      return await run(connection, name);
+      return await execute<T>(db, driver, connection, sql, bindings, name);
     } catch (err) {
-      const failed = name ? preparedFormFailed(err) : undefined;
-      if (!failed) throw err;
       // Nothing ran: the server refused the prepared form itself. Stop using it and run unnamed.
-      if (failed === 'pool') noPrepare.add(client);
-      else unnamed.add(sql);
-      return await run(connection, undefined);
+      if (!forgetRefusedForm(client, sql, name, err)) throw err;
+      return await execute<T>(db, driver, connection, sql, bindings, undefined);
     }
   } finally {
     await client.releaseConnection(connection);
   }
+}
+
+type PooledConnection = PgConnection & PgliteConnection;
+
+/** The name `sql` runs under on `client`'s connections when it asks to be prepared, if it may. */
+function preparedName(client: PooledClient<PooledConnection>, driver: 'pg' | 'pglite', sql: string, prepared: boolean | undefined): string | undefined {
+  const allowed = driver === 'pglite' || client.config.preparedStatements === true;
+  return prepared === true && allowed && !noPrepare.has(client) && !unnamed.has(sql) ? nameOf(sql) : undefined;
+}
+
+/**
+ * After `err` from `sql` run as `name`: when the server refused the prepared form itself
+ * (preparedFormFailed), stops using it (the statement's, or the pool's, prepared forms) and
+ * answers true, so the caller runs it again unnamed.
+ */
+function forgetRefusedForm(client: PooledClient<PooledConnection>, sql: string, name: string | undefined, err: unknown): boolean {
+  const failed = name ? preparedFormFailed(err) : undefined;
+  if (failed === 'pool') noPrepare.add(client);
+  else if (failed === 'statement') unnamed.add(sql);
+  return failed !== undefined;
+}
+
+/** One statement on a connection of the pool, emitting Knex's `query` event (see runOnPool). */
+function execute<T>(db: Knex, driver: 'pg' | 'pglite', connection: PooledConnection, sql: string, bindings: readonly unknown[], name: string | undefined): Promise<T[]> {
+  if (db.listenerCount('query') > 0) db.emit('query', { sql, bindings, direct: true, prepared: name !== undefined });
+  return driver === 'pg' ? connection.query({ text: sql, values: bindings, name }).then((r) => r.rows as T[]) : queryPglite<T>(connection, sql, bindings, name);
 }
 
 /**
@@ -224,13 +243,9 @@ export async function runInOneTransaction<T>(db: Executor, statements: readonly 
     return (db as Knex.Transaction).isTransaction ? run(db) : (db as Knex).transaction(run);
   }
   const knexDb = db as Knex;
-  const client = knexDb.client as unknown as PooledClient<PgConnection & PgliteConnection>;
-  const allowed = driver === 'pglite' || client.config.preparedStatements === true;
+  const client = knexDb.client as unknown as PooledClient<PooledConnection>;
   const connection = await client.acquireConnection();
-  const run = (sql: string, bindings: readonly unknown[], name?: string): Promise<T[]> => {
-    if (knexDb.listenerCount('query') > 0) knexDb.emit('query', { sql, bindings, direct: true, prepared: name !== undefined });
-    return driver === 'pg' ? connection.query({ text: sql, values: bindings, name }).then((r) => r.rows as T[]) : queryPglite<T>(connection, sql, bindings, name);
-  };
+  const run = (sql: string, bindings: readonly unknown[], name?: string) => execute<T>(knexDb, driver, connection, sql, bindings, name);
   try {
     for (let attempt = 1; ; attempt++) {
       let current: { sql: string; name?: string } | undefined;
@@ -239,7 +254,7 @@ export async function runInOneTransaction<T>(db: Executor, statements: readonly 
         const out: T[][] = [];
         for (const s of statements) {
           const { sql, bindings } = knexDb.raw(s.sql, s.bindings as Knex.RawBinding[]).toSQL().toNative();
-          current = { sql, name: s.prepared === true && allowed && !noPrepare.has(client) && !unnamed.has(sql) ? nameOf(sql) : undefined };
+          current = { sql, name: preparedName(client, driver, sql, s.prepared) };
           out.push(await run(sql, bindings, current.name));
         }
         current = undefined;
@@ -247,12 +262,8 @@ export async function runInOneTransaction<T>(db: Executor, statements: readonly 
         return out;
       } catch (err) {
         await run('ROLLBACK', []).catch(() => undefined);
-        // As in runOnPool: the server refused a prepared form itself. Stop using it and run the
-        // whole transaction again, once (nothing of the first attempt stayed).
-        const failed = current?.name && attempt === 1 ? preparedFormFailed(err) : undefined;
-        if (!failed) throw err;
-        if (failed === 'pool') noPrepare.add(client);
-        else unnamed.add(current!.sql);
+        // As in runOnPool, but for the whole transaction, once (nothing of the first attempt stayed).
+        if (attempt > 1 || !current || !forgetRefusedForm(client, current.sql, current.name, err)) throw err;
       }
     }
   } finally {

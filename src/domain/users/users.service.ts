@@ -46,13 +46,8 @@ export function usersService(db: Db) {
    */
   const creates = writeLanes<UserCreate, User | undefined>(
     async (x) => (await insertUsersWithAudit(db, x.tenantId, [x.row], x.actor))[0],
-    (xs) =>
-      insertUsersWithAudit(
-        db,
-        xs[0].tenantId,
-        xs.map((x) => x.row),
-        xs[0].actor,
-      ),
+    // One key per tenant and actor (createUser), so the first item's are every item's.
+    (xs) => insertUsersWithAudit(db, xs[0].tenantId, xs.map((x) => x.row), xs[0].actor),
   );
 
   /**
