@@ -1,6 +1,6 @@
-import http from 'node:http';
 import type { Socket } from 'node:net';
 import { buildApp } from './app';
+import { createAppServer } from './http/common/app-server';
 import { bootstrapAdmin } from './bootstrap';
 import { ConfigError, loadConfig } from './config';
 import { buildDeps } from './container';
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   ops.startHousekeeping(logger);
   // CASE: node checks the headers and request timeouts only every connectionsCheckingInterval
   // (30 s by default), so a slowloris connection would outlive headersTimeout by up to 30 s.
-  const server = http.createServer({ connectionsCheckingInterval: Math.min(1000, config.ops.headersTimeoutMs / 2) }, buildApp(deps, logger, ops));
+  const server = createAppServer(buildApp(deps, logger, ops), { connectionsCheckingInterval: Math.min(1000, config.ops.headersTimeoutMs / 2) });
   server.requestTimeout = config.ops.requestTimeoutMs;
   server.headersTimeout = config.ops.headersTimeoutMs;
   server.keepAliveTimeout = config.ops.keepAliveTimeoutMs;
