@@ -7,10 +7,10 @@ import type { Principal } from '../../domain/principal';
 import { invalidValue } from './errors';
 import { encodeCursor, ifMatch, listParams, notModified, type ListParams } from './params';
 import { groupMutationFromPatch, parsePatchRequest } from './patch';
-import { listResponse, presentGroup, scimBase } from './present';
-import { coerceResource, project, wants, type JsonObject } from './resource';
-import { scimMemberTemplates, streamGroup } from './stream';
-import { projectionOf, sendResource } from './users.handlers';
+import { etagOf, listResponse, presentGroup, scimBase } from './present';
+import { coerceResource, project, wants, type JsonObject, type ProjectionPath } from './resource';
+import { scimMemberTemplates, sendDocument, withStreamedMembers } from './stream';
+import { projectionOf } from './users.handlers';
 
 /** Members of a coerced Group body; `type` is optional (resolved by id). */
 function membersOf(core: JsonObject): MemberInput[] {
@@ -48,31 +48,38 @@ export async function searchGroups(services: Services, p: Principal, req: Reques
     if (items.length && (more || backwards)) nextCursor = encodeCursor({ a: seqs[seqs.length - 1] });
     if (items.length && (params.cursor?.afterSeq !== undefined || (backwards && more))) previousCursor = encodeCursor({ b: seqs[0] });
   }
-  const withMembers = wants('members', params.attributes, params.excludedAttributes);
-  const resources: JsonObject[] = [];
-  for (const g of items) {
-    const members = withMembers ? await services.groupDirectory.membersOf(p, g.id) : undefined;
-    resources.push(project(presentGroup(g, members, base), params.attributes, params.excludedAttributes));
-  }
+  const resources = items.map((g) => groupDocument(services, p, g, base, params.attributes, params.excludedAttributes));
   return listResponse(resources, cursorMode ? { nextCursor, previousCursor } : { totalResults: page.total, startIndex: params.startIndex });
+}
+
+/**
+ * A group's SCIM document under a projection. Its members, when shown, are read and written
+ * batch by batch as the response is sent (sendDocument), in one list or many: a page of groups,
+ * or one group, of any size stays in bounded memory.
+ */
+function groupDocument(services: Services, p: Principal, g: Group, base: string, attributes?: ProjectionPath[], excluded?: ProjectionPath[]): JsonObject {
+  // CASE: excludedAttributes=members (Entra ID's default) must not read members at all.
+  if (!wants('members', attributes, excluded)) return project(presentGroup(g, undefined, base), attributes, excluded);
+  const batches = () => services.groupDirectory.memberBatches(p, g.id, scimMemberTemplates(base), { expected: g.memberCount });
+  return withStreamedMembers(presentGroup(g, [], base), batches, attributes, excluded);
 }
 
 /** /Groups handlers (RFC 7644 §3; members change as set-based deltas). */
 export function groupsHandlers(services: Services) {
-  async function render(req: Request, p: Principal, g: Group): Promise<JsonObject> {
+  /** Sends a group as the request's projection shows it, with its ETag (and Location on create). */
+  function send(req: Request, res: Response, status: number, p: Principal, g: Group, location?: string): Promise<void> {
     const { attributes, excluded } = projectionOf(req);
-    // CASE: excludedAttributes=members (Entra ID's default) must not load members at all.
-    const members = wants('members', attributes, excluded) ? await services.groupDirectory.membersOf(p, g.id) : undefined;
-    return project(presentGroup(g, members, scimBase(req)), attributes, excluded);
+    const doc = groupDocument(services, p, g, scimBase(req), attributes, excluded);
+    return sendDocument(res, status, doc, { ETag: etagOf(g.version), ...(location ? { Location: location } : {}) });
   }
 
   return {
     async list(req: Request, res: Response) {
-      res.json(await searchGroups(services, principalOf(req), req, listParams(req.query as Record<string, unknown>)));
+      await sendDocument(res, 200, await searchGroups(services, principalOf(req), req, listParams(req.query as Record<string, unknown>)));
     },
 
     async search(req: Request, res: Response) {
-      res.status(200).json(await searchGroups(services, principalOf(req), req, listParams(req.body ?? {})));
+      await sendDocument(res, 200, await searchGroups(services, principalOf(req), req, listParams(req.body ?? {})));
     },
 
     async create(req: Request, res: Response) {
@@ -83,7 +90,7 @@ export function groupsHandlers(services: Services) {
         { name: c.core.displayName as string, externalId: c.externalId ?? null, type: 'official', visibility: 'public', rulesVisible: false },
         membersOf(c.core),
       );
-      sendResource(res, 201, await render(req, p, group), group.version, `${scimBase(req)}/Groups/${group.id}`);
+      await send(req, res, 201, p, group, `${scimBase(req)}/Groups/${group.id}`);
     },
 
     async get(req: Request, res: Response) {
@@ -93,14 +100,7 @@ export function groupsHandlers(services: Services) {
         res.set('ETag', `W/"${group.version}"`).status(304).end();
         return;
       }
-      const { attributes, excluded } = projectionOf(req);
-      if (!attributes?.length && !excluded?.length) {
-        // CASE: the default representation includes every member; stream it in batches.
-        const base = scimBase(req);
-        await streamGroup(res, group, services.groupDirectory.memberBatches(p, group.id, scimMemberTemplates(base), { expected: group.memberCount }), base);
-        return;
-      }
-      sendResource(res, 200, await render(req, p, group), group.version);
+      await send(req, res, 200, p, group);
     },
 
     async replace(req: Request, res: Response) {
@@ -112,7 +112,7 @@ export function groupsHandlers(services: Services) {
         { changes: { name: c.core.displayName as string, externalId: c.externalId ?? null }, replaceMembers: membersOf(c.core) },
         ifMatch(req),
       );
-      sendResource(res, 200, await render(req, p, group), group.version);
+      await send(req, res, 200, p, group);
     },
 
     async patch(req: Request, res: Response) {
@@ -125,7 +125,7 @@ export function groupsHandlers(services: Services) {
         res.set('ETag', `W/"${group.version}"`).status(204).end();
         return;
       }
-      sendResource(res, 200, await render(req, p, group), group.version);
+      await send(req, res, 200, p, group);
     },
 
     async remove(req: Request, res: Response) {

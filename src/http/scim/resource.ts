@@ -162,7 +162,7 @@ export function coerceResource(kind: ResourceKind, body: unknown): CoercedResour
 // ---------------------------------------------------------------------------------------------
 // Projection: attributes / excludedAttributes (RFC 7644 §3.4.2.5, §3.9)
 
-interface ProjectionPath {
+export interface ProjectionPath {
   /** Lower-cased key of the top-level object: a core attribute, or an extension URN. */
   top: string;
   /** Lower-cased attribute inside an extension, when the path names one. */

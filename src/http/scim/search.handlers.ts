@@ -7,6 +7,7 @@ import { searchGroups } from './groups.handlers';
 import { listParams } from './params';
 import { listResponse } from './present';
 import type { JsonObject } from './resource';
+import { sendDocument } from './stream';
 import { searchUsers } from './users.handlers';
 
 const isFilterError = (err: unknown) => err instanceof InvalidInput && Boolean(err.details.criteria);
@@ -47,6 +48,7 @@ export function rootSearchHandler(services: Services) {
       const page = await searchGroups(services, p, req, { ...params, startIndex: groupStart, count: remaining });
       resources.push(...(page.Resources as JsonObject[]));
     }
-    res.status(200).json(listResponse(resources, { totalResults: usersTotal + groupsTotal, startIndex: params.startIndex }));
+    // Group members (when shown) stream as the page is written.
+    await sendDocument(res, 200, listResponse(resources, { totalResults: usersTotal + groupsTotal, startIndex: params.startIndex }));
   };
 }

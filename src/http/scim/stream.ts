@@ -1,8 +1,7 @@
 import type { Response } from 'express';
 import type { Writable } from 'node:stream';
-import type { Group } from '../../domain/groups/group';
 import type { MemberTemplates, MemberTextBatch } from '../../domain/memberships/member-reads.repository';
-import { etagOf, presentGroup } from './present';
+import { project, type JsonObject, type ProjectionPath } from './resource';
 
 /** A string's JSON form without its quotes. */
 const jsonInner = (text: string) => JSON.stringify(text).slice(1, -1);
@@ -49,14 +48,67 @@ export async function write(res: Pick<Writable, 'write' | 'writableLength' | 'on
 }
 
 /**
- * Writes a Group resource with all its members, streamed batch by batch: memory stays flat
- * whatever the group's size (a 1,000,000-member group is never built in memory).
+ * Stands for a group's `members` array in a document that {@link sendDocument} writes: the
+ * members are read batch by batch as it writes, never built in memory. `attributes`/`excluded`
+ * are the projection's paths below `members` (`members.value`, say), applied part by part.
  */
-export async function streamGroup(res: Response, g: Group, batches: AsyncIterable<MemberTextBatch>, base: string): Promise<void> {
+export class StreamedMembers {
+  constructor(
+    readonly batches: () => AsyncIterable<MemberTextBatch>,
+    readonly attributes: ProjectionPath[] = [],
+    readonly excluded: ProjectionPath[] = [],
+  ) {}
+}
+
+/**
+ * A projected group document whose members, when the projection shows them, are a
+ * {@link StreamedMembers}. `resource` is presentGroup's output with an empty member list
+ * (`presentGroup(g, [], base)`: the fields in their order), so the projection decides whether
+ * `members` is there at all.
+ */
+export function withStreamedMembers(
+  resource: JsonObject,
+  batches: () => AsyncIterable<MemberTextBatch>,
+  attributes?: ProjectionPath[],
+  excluded?: ProjectionPath[],
+): JsonObject {
+  const doc = project(resource, attributes, excluded);
+  if (!Array.isArray(doc.members)) return doc;
+  const below = (paths: ProjectionPath[] | undefined) => (paths ?? []).filter((p) => p.top === 'members' && p.sub !== undefined);
+  return { ...doc, members: new StreamedMembers(batches, below(attributes), below(excluded)) as never };
+}
+
+/** Sentinel for a StreamedMembers in the serialized document (stored text never holds NUL). */
+const MARK = /"\\u0000(\d+)\\u0000"/;
+
+/**
+ * Sends a SCIM document (a resource or a ListResponse) whose member arrays may be
+ * {@link StreamedMembers}: without any it is `res.json` (validated in tests like every response);
+ * with some, the text around them is written as it is and each member list streamed in place,
+ * with backpressure. Headers are set before the first byte; a failure after it cuts the
+ * connection (the status is gone).
+ */
+export async function sendDocument(res: Response, status: number, doc: JsonObject, headers: Record<string, string> = {}): Promise<void> {
+  res.set(headers);
+  if (!holdsStreamedMembers(doc)) {
+    res.status(status).json(doc);
+    return;
+  }
+  const streamed: StreamedMembers[] = [];
+  const text = JSON.stringify(doc, (_key, value: unknown) => (value instanceof StreamedMembers ? `\u0000${streamed.push(value) - 1}\u0000` : value));
+  res.status(status).set('Content-Type', 'application/scim+json');
+  const pieces = text.split(MARK);
   try {
-    await writeGroup(res, g, batches, base);
+    for (let i = 0; i < pieces.length; i += 2) {
+      if (i + 1 >= pieces.length) {
+        res.end(pieces[i]);
+        return;
+      }
+      await write(res, `${pieces[i]}[`);
+      await writeMembers(res, streamed[Number(pieces[i + 1])]);
+      await write(res, ']');
+    }
   } catch (err) {
-    // Headers are gone: the only honest signal left is to cut the connection.
     if (res.headersSent) {
       res.destroy(err instanceof Error ? err : new Error(String(err)));
       return;
@@ -65,22 +117,30 @@ export async function streamGroup(res: Response, g: Group, batches: AsyncIterabl
   }
 }
 
-async function writeGroup(res: Response, g: Group, batches: AsyncIterable<MemberTextBatch>, base: string): Promise<void> {
-  const { meta, ...head } = presentGroup(g, undefined, base);
-  res.status(200);
-  res.set('ETag', etagOf(g.version));
-  res.set('Content-Type', 'application/scim+json');
-  const opening = JSON.stringify(head);
-  await write(res, `${opening.slice(0, -1)},"members":[`);
+/** Whether a resource, or a ListResponse's resources, hold streamed members. */
+function holdsStreamedMembers(doc: JsonObject): boolean {
+  if (doc.members instanceof StreamedMembers) return true;
+  return Array.isArray(doc.Resources) && doc.Resources.some((r) => (r as JsonObject | null)?.members instanceof StreamedMembers);
+}
+
+async function writeMembers(res: Response, members: StreamedMembers): Promise<void> {
+  const projected = members.attributes.length > 0 || members.excluded.length > 0;
   let first = true;
-  for await (const batch of batches) {
+  for await (const batch of members.batches()) {
     for (const part of batch.parts) {
       if (!part) continue;
-      // The separator goes on its own: prefixing it would copy the part's text.
+      // CASE: members.value and the like: each part (~100 members) is parsed and projected alone.
+      const text = projected ? projectPart(part, members) : part;
+      if (!text) continue;
       if (!first) await write(res, ',');
-      await write(res, part);
+      await write(res, text);
       first = false;
     }
   }
-  res.end(`],"meta":${JSON.stringify(meta)}}`);
+}
+
+function projectPart(part: string, members: StreamedMembers): string {
+  const parsed = JSON.parse(`[${part}]`) as JsonObject[];
+  const out = project({ members: parsed }, members.attributes, members.excluded).members as JsonObject[];
+  return JSON.stringify(out).slice(1, -1);
 }
