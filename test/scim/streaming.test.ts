@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { testContext } from '../helpers/context';
-import { createGroup, GROUP, LIST, qs, scimTenant, SEARCH, type ScimTenant } from './helpers';
+import { ServiceUnavailable } from '../../src/domain/errors';
+import { createGroup, expectScimError, GROUP, LIST, qs, scimTenant, SEARCH, type ScimTenant } from './helpers';
 
 describe('SCIM: big groups stream their members', () => {
   it('returns every member of a 12,000-member group, across several batches, in one valid document', async function () {
@@ -94,6 +95,23 @@ describe('SCIM: big groups stream their members', () => {
       expect(sorted(valuesOf(patched.body))).to.deep.equal(sorted(ids.slice(0, 4)));
       const put = await t.scim.put(`/Groups/${small}${qs({ excludedAttributes: 'members.$ref' })}`, { schemas: [GROUP], displayName: 'Listed small', members: [{ value: ids[5] }] }).expect(200);
       expect(put.body.members).to.deep.equal([{ value: ids[5], display: 'L 5', type: 'User' }]);
+    });
+
+    it('answers the error itself (a 503), and sends nothing else, when the first members cannot be read', async () => {
+      const dir = testContext().deps.services.groupDirectory as unknown as Record<string, (...args: unknown[]) => unknown>;
+      const original = dir.memberBatches;
+      dir.memberBatches = () =>
+        (async function* () {
+          yield* [];
+          throw new ServiceUnavailable('the database is unavailable');
+        })();
+      try {
+        const res = await t.scim.get(`/Groups${qs({ filter: 'displayName sw "Listed"' })}`);
+        expectScimError(res, 503);
+        expect(res.headers.etag).to.equal(undefined);
+      } finally {
+        dir.memberBatches = original;
+      }
     });
 
     it('cuts the connection, rather than send a truncated document, when the members cannot be read after the first byte', async () => {

@@ -85,35 +85,39 @@ const MARK = /"\\u0000(\d+)\\u0000"/;
  * Sends a SCIM document (a resource or a ListResponse) whose member arrays may be
  * {@link StreamedMembers}: without any it is `res.json` (validated in tests like every response);
  * with some, the text around them is written as it is and each member list streamed in place,
- * with backpressure. Headers are set before the first byte; a failure after it cuts the
- * connection (the status is gone).
+ * with backpressure. The first list's first batch is read before anything is sent, so a database
+ * that fails there still gets its error response (a 503); a failure after the first byte cuts the
+ * connection.
  */
 export async function sendDocument(res: Response, status: number, doc: JsonObject, headers: Record<string, string> = {}): Promise<void> {
-  res.set(headers);
   if (!holdsStreamedMembers(doc)) {
-    res.status(status).json(doc);
+    res.set(headers).status(status).json(doc);
     return;
   }
   const streamed: StreamedMembers[] = [];
   const text = JSON.stringify(doc, (_key, value: unknown) => (value instanceof StreamedMembers ? `\u0000${streamed.push(value) - 1}\u0000` : value));
-  res.status(status).set('Content-Type', 'application/scim+json');
   const pieces = text.split(MARK);
+  const lists = streamed.map((m) => ({ members: m, batches: m.batches()[Symbol.asyncIterator]() }));
+  const firstBatch = await lists[0].batches.next();
+  res.set(headers).status(status).set('Content-Type', 'application/scim+json');
   try {
-    for (let i = 0; i < pieces.length; i += 2) {
-      if (i + 1 >= pieces.length) {
-        res.end(pieces[i]);
-        return;
-      }
+    for (let i = 0; i + 1 < pieces.length; i += 2) {
       await write(res, `${pieces[i]}[`);
-      await writeMembers(res, streamed[Number(pieces[i + 1])]);
+      const n = Number(pieces[i + 1]);
+      await writeMembers(res, lists[n].members, lists[n].batches, n === 0 ? firstBatch : undefined);
       await write(res, ']');
     }
+    res.end(pieces[pieces.length - 1]);
   } catch (err) {
+    // Headers are gone: the only honest signal left is to cut the connection.
     if (res.headersSent) {
       res.destroy(err instanceof Error ? err : new Error(String(err)));
       return;
     }
     throw err;
+  } finally {
+    // A list not read to its end (the client went away, a batch failed) stops its statements.
+    await Promise.allSettled(lists.map((l) => l.batches.return?.()));
   }
 }
 
@@ -123,15 +127,20 @@ function holdsStreamedMembers(doc: JsonObject): boolean {
   return Array.isArray(doc.Resources) && doc.Resources.some((r) => (r as JsonObject | null)?.members instanceof StreamedMembers);
 }
 
-async function writeMembers(res: Response, members: StreamedMembers): Promise<void> {
+async function writeMembers(
+  res: Response,
+  members: StreamedMembers,
+  batches: AsyncIterator<MemberTextBatch>,
+  read?: IteratorResult<MemberTextBatch>,
+): Promise<void> {
   const projected = members.attributes.length > 0 || members.excluded.length > 0;
   let first = true;
-  for await (const batch of members.batches()) {
-    for (const part of batch.parts) {
+  for (let next = read ?? (await batches.next()); !next.done; next = await batches.next()) {
+    for (const part of next.value.parts) {
       if (!part) continue;
       // CASE: members.value and the like: each part (~100 members) is parsed and projected alone.
       const text = projected ? projectPart(part, members) : part;
-      if (!text) continue;
+      // The separator goes on its own: prefixing it would copy the part's text.
       if (!first) await write(res, ',');
       await write(res, text);
       first = false;
