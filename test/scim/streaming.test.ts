@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { testContext } from '../helpers/context';
+import { expectSpecResponse } from '../helpers/spec-response';
 import { ServiceUnavailable } from '../../src/domain/errors';
 import { createGroup, expectScimError, GROUP, LIST, qs, scimTenant, SEARCH, type ScimTenant } from './helpers';
 
@@ -22,6 +23,7 @@ describe('SCIM: big groups stream their members', () => {
     expect(new Set(res.body.members.map((m: { value: string }) => m.value)).size).to.equal(12_000);
     expect(res.body.members[0]).to.have.keys(['value', '$ref', 'display', 'type']);
     expect(res.body.meta.version).to.equal('W/"2"');
+    await expectSpecResponse('get', `/scim/v2/Groups/${g.id}`, 200, res.body);
     const lean = await t.scim.get(`/Groups/${g.id}?excludedAttributes=members`).expect(200);
     expect(lean.body).to.not.have.property('members');
   });
@@ -60,6 +62,7 @@ describe('SCIM: big groups stream their members', () => {
       expect(first.members[0]).to.have.keys(['value', '$ref', 'display', 'type']);
       expect(Object.keys(first)).to.deep.equal(['schemas', 'id', 'displayName', 'members', 'meta']);
       expect(first.meta).to.include({ resourceType: 'Group', version: 'W/"2"' });
+      await expectSpecResponse('get', '/scim/v2/Groups', 200, res.body);
       // The same document, member for member, as the group's own GET.
       const one = await t.scim.get(`/Groups/${big}`).expect(200);
       // (Each supertest request has its own port, which the $refs and locations carry.)
@@ -74,25 +77,34 @@ describe('SCIM: big groups stream their members', () => {
       expect(values.body.members.every((m: object) => Object.keys(m).join() === 'value')).to.equal(true);
       expect(sorted(valuesOf(values.body))).to.deep.equal(sorted(ids));
       expect(values.headers.etag).to.equal('W/"2"');
+      await expectSpecResponse('get', `/scim/v2/Groups/${big}`, 200, values.body);
 
       const noDisplay = await t.scim.get(`/Groups${qs({ filter: `id eq "${big}"`, excludedAttributes: 'members.display' })}`).expect(200);
       const members = noDisplay.body.Resources[0].members as Record<string, string>[];
       expect(members).to.have.length(N);
       expect(members.every((m) => m.display === undefined && m.type === 'User' && m.$ref.endsWith(`/Users/${m.value}`))).to.equal(true);
       expect(noDisplay.body.Resources[0].displayName).to.equal('Listed big');
+      await expectSpecResponse('get', '/scim/v2/Groups', 200, noDisplay.body);
+      // The check can fail: a resource without its schemas is not one of the spec.
+      const { schemas: _dropped, ...broken } = values.body;
+      const refused = await expectSpecResponse('get', `/scim/v2/Groups/${big}`, 200, broken).then(() => undefined, (e: Error) => e);
+      expect(refused?.message).to.match(/does not match the spec/);
     });
 
     it('streams members in searches (/Groups/.search and the root /.search) and in write responses that ask for them', async () => {
       const search = await t.scim.post('/Groups/.search', { schemas: [SEARCH], filter: `id eq "${big}"`, attributes: ['members'] }).expect(200);
       expect(sorted(valuesOf(search.body.Resources[0]))).to.deep.equal(sorted(ids));
+      await expectSpecResponse('post', '/scim/v2/Groups/.search', 200, search.body);
       const root = await t.scim.post('/.search', { schemas: [SEARCH], filter: 'displayName eq "Listed big"' }).expect(200);
       expect(root.body.Resources).to.have.length(1);
       expect(sorted(valuesOf(root.body.Resources[0]))).to.deep.equal(sorted(ids));
+      await expectSpecResponse('post', '/scim/v2/.search', 200, root.body);
       const patched = await t.scim
         .patch(`/Groups/${small}${qs({ attributes: 'members' })}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', path: 'members', value: [{ value: ids[3] }] }] })
         .expect(200);
       expect(patched.headers.etag).to.equal('W/"3"');
       expect(sorted(valuesOf(patched.body))).to.deep.equal(sorted(ids.slice(0, 4)));
+      await expectSpecResponse('patch', `/scim/v2/Groups/${small}`, 200, patched.body);
       const put = await t.scim.put(`/Groups/${small}${qs({ excludedAttributes: 'members.$ref' })}`, { schemas: [GROUP], displayName: 'Listed small', members: [{ value: ids[5] }] }).expect(200);
       expect(put.body.members).to.deep.equal([{ value: ids[5], display: 'L 5', type: 'User' }]);
     });
