@@ -202,5 +202,8 @@ export function compileCriteria(root: Criteria, fields: FieldMap): CompiledSql {
 export function sortExpression(fields: FieldMap, path: string): string {
   const def = resolve(fields, path);
   if (def.kind !== 'scalar') throw invalid(`cannot sort by the multi-valued attribute "${path}"`);
-  return def.type === 'string' && !def.caseExact ? `lower(${def.sql})` : def.sql;
+  // CASE: a constant attribute (meta.resourceType) is one value on every row; PostgreSQL refuses a
+  // bare literal in ORDER BY ("non-integer constant"), so it is cast: an expression, same order.
+  const sql = /^'(?:[^']|'')*'$/.test(def.sql) ? `${def.sql}::text` : def.sql;
+  return def.type === 'string' && !def.caseExact ? `lower(${sql})` : sql;
 }

@@ -120,6 +120,18 @@ describe('SCIM: pagination and sorting', () => {
       expect(search.body.Resources[0].userName).to.equal('alpha@example.com');
     });
 
+    it('sorts by an attribute that is the same on every resource (meta.resourceType): creation order, in lists and searches', async () => {
+      for (const sortOrder of ['ascending', 'descending']) {
+        const res = await list({ sortBy: 'meta.resourceType', sortOrder }).expect(200);
+        expect(idsOf(res)).to.have.members(ids);
+        const search = await t.scim.post('/Users/.search', { schemas: [SEARCH], sortBy: 'meta.resourceType', sortOrder, filter: 'userName sw "a"' }).expect(200);
+        expect(idsOf(search)).to.deep.equal([ids[names.indexOf('alpha')]]);
+      }
+      expect(idsOf(await list({ sortBy: 'meta.resourceType' }).expect(200))).to.deep.equal(ids);
+      await t.scim.get(`/Groups${qs({ sortBy: 'meta.resourceType' })}`).expect(200);
+      await t.scim.post('/Groups/.search', { schemas: [SEARCH], sortBy: 'meta.resourceType', sortOrder: 'descending' }).expect(200);
+    });
+
     it('answers 400 for an unknown sort attribute or order', async () => {
       expectScimError(await list({ sortBy: 'shoeSize' }), 400);
       expectScimError(await list({ sortBy: 'emails' }), 400);
