@@ -102,14 +102,10 @@ describe('SCIM: attribute projection', () => {
     type Spy = { calls: number; restore: () => void };
     function spyMembers(): Spy {
       const dir = testContext().deps.services.groupDirectory as unknown as Record<string, (...args: unknown[]) => unknown>;
-      const originals = { membersOf: dir.membersOf, memberBatches: dir.memberBatches };
+      const originals = { memberBatches: dir.memberBatches };
       const spy: Spy = {
         calls: 0,
         restore: () => Object.assign(dir, originals),
-      };
-      dir.membersOf = (...args) => {
-        spy.calls++;
-        return originals.membersOf(...args);
       };
       dir.memberBatches = (...args) => {
         spy.calls++;

@@ -23,13 +23,11 @@ import {
   deleteMembers,
   deleteMembersExcept,
   deleteMembersWhere,
-  findMembersWithDisplay,
   insertMembers,
   lockHierarchy,
   removeFromAllGroups,
   setMemberCount,
   wouldCreateCycle,
-  type MemberWithDisplay,
 } from './memberships.repository';
 
 /** A member named by id, with its kind when the client said it (SCIM `type`). */
@@ -199,11 +197,6 @@ export function groupDirectoryService(db: Db) {
       const loaded = ids.length ? await findGroupPage(db, p.tenantId, { ids, offset: 0, limit: ids.length }) : [];
       const byId = new Map(loaded.map((g) => [g.id, g]));
       return { items: ids.map((id) => byId.get(id)).filter((g): g is Group => Boolean(g)), total, seqs: idPage.map((r) => r.seq) };
-    },
-
-    /** Every direct member with its display name. */
-    async membersOf(p: Principal, groupId: string): Promise<MemberWithDisplay[]> {
-      return findMembersWithDisplay(db, p.tenantId, groupId);
     },
 
     /**

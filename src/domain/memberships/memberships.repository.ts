@@ -105,24 +105,6 @@ export async function isMemberOrOwner(db: Executor, tenantId: string, groupId: s
   return result.rows[0];
 }
 
-export interface MemberWithDisplay extends MemberRef {
-  display: string | null;
-}
-
-/** Every direct member with a display name (user display name or user name; group name). */
-export async function findMembersWithDisplay(db: Executor, tenantId: string, groupId: string): Promise<MemberWithDisplay[]> {
-  const result = await db.raw(
-    `SELECT gm.member_kind AS kind, gm.member_id AS id, coalesce(u.display_name, u.user_name, g.name) AS display
-       FROM group_members gm
-       LEFT JOIN users u ON gm.member_kind = 'user' AND u.tenant_id = gm.tenant_id AND u.id = gm.member_id
-       LEFT JOIN groups g ON gm.member_kind = 'group' AND g.tenant_id = gm.tenant_id AND g.id = gm.member_id
-      WHERE gm.tenant_id = ? AND gm.group_id = ?
-      ORDER BY gm.member_kind, gm.member_id`,
-    [tenantId, groupId],
-  );
-  return result.rows as MemberWithDisplay[];
-}
-
 /** Deletes the members matching compiled criteria over `gm` (value/type); returns how many. */
 export async function deleteMembersWhere(db: Executor, tenantId: string, groupId: string, where: { sql: string; bindings: unknown[] }): Promise<number> {
   const result = await db.raw(
@@ -163,25 +145,4 @@ export async function setMemberCount(db: Executor, tenantId: string, groupId: st
   await db('groups')
     .where({ tenant_id: tenantId, id: groupId })
     .update({ member_count: count, ...(bumpVersion ? { version: db.raw('version + 1'), updated_at: db.fn.now() } : {}) });
-}
-
-/** A keyset page of members with display names, after (kind, id); for streaming big groups. */
-export async function findMembersWithDisplayAfter(
-  db: Executor,
-  tenantId: string,
-  groupId: string,
-  after: MemberRef | undefined,
-  limit: number,
-): Promise<MemberWithDisplay[]> {
-  const result = await db.raw(
-    `SELECT gm.member_kind AS kind, gm.member_id AS id, coalesce(u.display_name, u.user_name, g.name) AS display
-       FROM group_members gm
-       LEFT JOIN users u ON gm.member_kind = 'user' AND u.tenant_id = gm.tenant_id AND u.id = gm.member_id
-       LEFT JOIN groups g ON gm.member_kind = 'group' AND g.tenant_id = gm.tenant_id AND g.id = gm.member_id
-      WHERE gm.tenant_id = ? AND gm.group_id = ? AND (gm.member_kind, gm.member_id) > (?, ?::uuid)
-      ORDER BY gm.member_kind, gm.member_id
-      LIMIT ?`,
-    [tenantId, groupId, after?.kind ?? '', after?.id ?? '00000000-0000-0000-0000-000000000000', limit],
-  );
-  return result.rows as MemberWithDisplay[];
 }

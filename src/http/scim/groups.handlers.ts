@@ -59,9 +59,9 @@ export async function searchGroups(services: Services, p: Principal, req: Reques
  */
 function groupDocument(services: Services, p: Principal, g: Group, base: string, attributes?: ProjectionPath[], excluded?: ProjectionPath[]): JsonObject {
   // CASE: excludedAttributes=members (Entra ID's default) must not read members at all.
-  if (!wants('members', attributes, excluded)) return project(presentGroup(g, undefined, base), attributes, excluded);
+  if (!wants('members', attributes, excluded)) return project(presentGroup(g, base), attributes, excluded);
   const batches = () => services.groupDirectory.memberBatches(p, g.id, scimMemberTemplates(base), { expected: g.memberCount });
-  return withStreamedMembers(presentGroup(g, [], base), batches, attributes, excluded);
+  return withStreamedMembers(presentGroup(g, base, true), batches, attributes, excluded);
 }
 
 /** /Groups handlers (RFC 7644 §3; members change as set-based deltas). */

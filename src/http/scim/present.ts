@@ -1,6 +1,5 @@
 import type { Request } from 'express';
 import type { Group } from '../../domain/groups/group';
-import type { MemberWithDisplay } from '../../domain/memberships/memberships.repository';
 import type { NewUser, User, UserGroupRef } from '../../domain/users/user';
 import type { CoercedResource, Json, JsonObject } from './resource';
 import { SCHEMA } from './schemas';
@@ -70,23 +69,15 @@ export function presentUser(u: User, groups: UserGroupRef[] | undefined, base: s
   return out;
 }
 
-/** Domain group → SCIM Group resource (RFC 7643 §4.2); members only when loaded. */
-export function presentGroup(g: Group, members: MemberWithDisplay[] | undefined, base: string): JsonObject {
+/** Domain group → SCIM Group resource (RFC 7643 §4.2); with an empty `members` for a streamed list to fill. */
+export function presentGroup(g: Group, base: string, withMembers = false): JsonObject {
   return {
     schemas: [SCHEMA.group],
     id: g.id,
     ...(g.externalId !== null ? { externalId: g.externalId } : {}),
     displayName: g.name,
-    ...(members
-      ? {
-          members: members.map((m) => ({
-            value: m.id,
-            $ref: `${base}/${m.kind === 'user' ? 'Users' : 'Groups'}/${m.id}`,
-            ...(m.display !== null ? { display: m.display } : {}),
-            type: m.kind === 'user' ? 'User' : 'Group',
-          })),
-        }
-      : {}),
+    // The members themselves are streamed in this place (stream.ts: StreamedMembers).
+    ...(withMembers ? { members: [] } : {}),
     meta: {
       resourceType: 'Group',
       created: g.createdAt.toISOString(),

@@ -7,9 +7,9 @@ import { project, type JsonObject, type ProjectionPath } from './resource';
 const jsonInner = (text: string) => JSON.stringify(text).slice(1, -1);
 
 /**
- * SCIM member objects (`{"value","$ref","display","type"}`, the fields and order of presentGroup's
- * members) as the template PostgreSQL fills for each member of a streamed group; the request's
- * base URL is escaped here.
+ * SCIM member objects (`{"value","$ref","display","type"}`, `display` left out when there is none)
+ * as the template PostgreSQL fills for each member of a streamed group; the request's base URL is
+ * escaped here.
  */
 export function scimMemberTemplates(base: string): MemberTemplates {
   const kind = (resource: 'Users' | 'Groups', type: 'User' | 'Group') => ({
@@ -63,7 +63,7 @@ export class StreamedMembers {
 /**
  * A projected group document whose members, when the projection shows them, are a
  * {@link StreamedMembers}. `resource` is presentGroup's output with an empty member list
- * (`presentGroup(g, [], base)`: the fields in their order), so the projection decides whether
+ * (`presentGroup(g, base, true)`: the fields in their order), so the projection decides whether
  * `members` is there at all.
  */
 export function withStreamedMembers(
