@@ -29,6 +29,7 @@ import { oauthErrorHandler, tokenHandler } from './http/oauth/token.handler';
 import { scimErrorHandler } from './http/scim/errors';
 import { scimMediaType } from './http/scim/media';
 import { scimRouter } from './http/scim/router';
+import { VALIDATES_RESPONSES } from './http/scim/stream';
 import { cacheOpenApiRouteMatchers, narrowOpenApiRouteLookup } from './http/common/route-matcher-cache';
 import { loadSpec } from './spec';
 
@@ -54,6 +55,8 @@ export function buildApp(deps: Deps, logger: Logger, ops: Ops = createOps(deps))
   // No body-hash ETags: a SCIM resource's ETag is its version (set by its handler); hashing every
   // JSON body (a page of 100 users included) cost CPU for a validator no client of ours uses.
   app.set('etag', false);
+  // Handlers that send JSON text (sendJsonText) hand it to the validator as an object when it checks responses.
+  app.set(VALIDATES_RESPONSES, config.validateResponses);
   app.set('query parser', 'simple');
   app.set('trust proxy', config.ops.trustProxy);
   app.use(securityHeaders());

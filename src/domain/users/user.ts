@@ -1,4 +1,5 @@
 import type { Criteria } from '../criteria';
+import type { MemberTemplate } from '../memberships/member-reads.repository';
 
 /** A user as the core knows it. `resource` holds the dialect-neutral profile (SCIM attributes). */
 export interface User {
@@ -51,4 +52,39 @@ export interface UserListQuery {
 export interface UserGroupRef {
   id: string;
   name: string;
+}
+
+/**
+ * A user as text ready to be written into a JSON document (findUserTextPage): nothing of it is
+ * parsed in Node.
+ */
+export interface UserText {
+  id: string;
+  seq: number;
+  userName: string;
+  externalId: string | null;
+  displayName: string | null;
+  active: boolean;
+  version: number;
+  /** The stored profile (`User.resource`) as JSON text, an object (`{}` when empty). */
+  resourceJson: string;
+  /** Whether the profile has the top-level key UserTextFormat.key. */
+  hasKey: boolean;
+  /** createdAt / updatedAt as Date#toISOString writes them. */
+  created: string;
+  lastModified: string;
+  /** The direct groups, each written with UserTextFormat.groups, comma-separated in name order; null when none or not asked for. */
+  groupsText: string | null;
+}
+
+/** How a text page is written: a profile key to tell the presence of, and a template for each direct group (none: no groups). */
+export interface UserTextFormat {
+  key?: string;
+  groups?: MemberTemplate;
+}
+
+export interface UserTextPage {
+  users: UserText[];
+  /** As UserPageRows.tenantTotal. */
+  tenantTotal?: number;
 }

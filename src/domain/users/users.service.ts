@@ -8,8 +8,8 @@ import type { Page } from '../groups/group';
 import { isUuid } from '../ids';
 import { removeFromAllGroups } from '../memberships/memberships.repository';
 import { actorOf, type Principal } from '../principal';
-import type { NewUser, User, UserChanges, UserFields, UserGroupRef, UserListQuery } from './user';
-import { countUsers, deleteUserRow, findGroupsOfUsers, findUserById, findUserPage, updateUser } from './users.repository';
+import type { NewUser, User, UserChanges, UserFields, UserGroupRef, UserListQuery, UserTextFormat, UserTextPage } from './user';
+import { countUsers, deleteUserRow, findGroupsOfUsers, findUserById, findUserPage, findUserTextPage, updateUser } from './users.repository';
 import { writeLanes } from '../write-lanes';
 import { insertUsersWithAudit, type Actor, type UserRowInput } from './users.writes';
 
@@ -126,6 +126,13 @@ export function usersService(db: Db) {
       ]);
       return { items: page.users, total, groups: page.groups, tenantTotal: page.tenantTotal };
     },
+
+    /**
+     * A page of users as JSON-ready text (UserText), in the order and with the pagination of
+     * listUsers; never counts (`tenantTotal` as listUsers). The groups are written with
+     * `format.groups` when given.
+     */
+    listUserTexts: (p: Principal, query: UserListQuery, format: UserTextFormat): Promise<UserTextPage> => findUserTextPage(db, p.tenantId, query, format),
 
     /** Direct group memberships of the given users (for SCIM's readOnly `groups`). */
     groupsOfUsers: (p: Principal, userIds: string[]): Promise<Map<string, UserGroupRef[]>> => findGroupsOfUsers(db, p.tenantId, userIds),

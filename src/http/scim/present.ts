@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import type { Group } from '../../domain/groups/group';
-import type { NewUser, User, UserGroupRef } from '../../domain/users/user';
+import type { MemberTemplate } from '../../domain/memberships/member-reads.repository';
+import type { NewUser, User, UserGroupRef, UserText } from '../../domain/users/user';
 import type { CoercedResource, Json, JsonObject } from './resource';
 import { SCHEMA } from './schemas';
 
@@ -69,6 +70,34 @@ export function presentUser(u: User, groups: UserGroupRef[] | undefined, base: s
   return out;
 }
 
+/** A string's JSON form without its quotes. */
+export const jsonInner = (text: string) => JSON.stringify(text).slice(1, -1);
+
+/** How PostgreSQL writes each of a user's groups in presentUserText: as presentUser's `groups` values. */
+export function scimGroupRefTemplate(base: string): MemberTemplate {
+  return { beforeId: '{"value":"', betweenIds: `","$ref":"${jsonInner(`${base}/Groups/`)}`, afterIds: '"', beforeDisplay: ',"display":', end: ',"type":"direct"}' };
+}
+
+const USER_SCHEMAS = JSON.stringify([SCHEMA.user]);
+const USER_SCHEMAS_ENTERPRISE = JSON.stringify([SCHEMA.user, SCHEMA.enterprise]);
+
+/**
+ * presentUser's document, as JSON text, from a user read as text (users' listUserTexts with
+ * `{ key: SCHEMA.enterprise, groups: scimGroupRefTemplate(base) }`): the same attributes in the
+ * same order, the profile's text copied as PostgreSQL wrote it. `baseJson` is the base URL's
+ * JSON form without quotes (jsonInner).
+ */
+export function presentUserText(u: UserText, baseJson: string): string {
+  const profile = u.resourceJson.length > 2 ? `,${u.resourceJson.slice(1, -1)}` : '';
+  const optional =
+    (u.externalId !== null ? `,"externalId":${JSON.stringify(u.externalId)}` : '') + (u.displayName !== null ? `,"displayName":${JSON.stringify(u.displayName)}` : '');
+  const groups = u.groupsText ? `,"groups":[${u.groupsText}]` : '';
+  return (
+    `{"schemas":${u.hasKey ? USER_SCHEMAS_ENTERPRISE : USER_SCHEMAS},"id":"${u.id}"${profile},"userName":${JSON.stringify(u.userName)}${optional},"active":${u.active}${groups}` +
+    `,"meta":{"resourceType":"User","created":"${u.created}","lastModified":"${u.lastModified}","location":"${baseJson}/Users/${u.id}","version":"W/\\"${u.version}\\""}}`
+  );
+}
+
 /** Domain group → SCIM Group resource (RFC 7643 §4.2); with an empty `members` for a streamed list to fill. */
 export function presentGroup(g: Group, base: string, withMembers = false): JsonObject {
   return {
@@ -88,18 +117,26 @@ export function presentGroup(g: Group, base: string, withMembers = false): JsonO
   };
 }
 
+type ListPage = { totalResults?: number; startIndex?: number; nextCursor?: string; previousCursor?: string };
+
 /** ListResponse (RFC 7644 §3.4.2), with the cursor draft's nextCursor/previousCursor when given. */
-export function listResponse(
-  resources: JsonObject[],
-  page: { totalResults?: number; startIndex?: number; nextCursor?: string; previousCursor?: string },
-): JsonObject {
+export function listResponse(resources: JsonObject[], page: ListPage): JsonObject {
+  return { ...listHead(resources.length, page), Resources: resources };
+}
+
+/** listResponse as JSON text, around resources already written as JSON text. */
+export function listResponseText(resources: string[], page: ListPage): string {
+  return `${JSON.stringify(listHead(resources.length, page)).slice(0, -1)},"Resources":[${resources.join(',')}]}`;
+}
+
+/** A ListResponse's members before its Resources. */
+function listHead(itemsPerPage: number, page: ListPage): JsonObject {
   return {
     schemas: [SCHEMA.listResponse],
     ...(page.totalResults !== undefined ? { totalResults: page.totalResults } : {}),
-    itemsPerPage: resources.length,
+    itemsPerPage,
     ...(page.startIndex !== undefined ? { startIndex: page.startIndex } : {}),
     ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
     ...(page.previousCursor ? { previousCursor: page.previousCursor } : {}),
-    Resources: resources,
   };
 }

@@ -1,10 +1,9 @@
 import type { Response } from 'express';
 import type { Writable } from 'node:stream';
 import type { MemberTemplates, MemberTextBatch } from '../../domain/memberships/member-reads.repository';
+import { jsonInner } from './present';
 import { project, type JsonObject, type ProjectionPath } from './resource';
 
-/** A string's JSON form without its quotes. */
-const jsonInner = (text: string) => JSON.stringify(text).slice(1, -1);
 
 /**
  * SCIM member objects (`{"value","$ref","display","type"}`, `display` left out when there is none)
@@ -119,6 +118,22 @@ export async function sendDocument(res: Response, status: number, doc: JsonObjec
     // A list not read to its end (the client went away, a batch failed) stops its statements.
     await Promise.allSettled(lists.map((l) => l.batches.return?.()));
   }
+}
+
+/** The app setting that tells whether responses are checked against the spec (app.ts sets it). */
+export const VALIDATES_RESPONSES = 'roster validates responses';
+
+/**
+ * Sends a JSON document already written as text (a SCIM user list: presentUserText). Where the
+ * app checks responses against the spec (tests), the text is parsed and sent with `res.json`, so
+ * the validator's hook sees it like any other body; elsewhere the text goes as it is.
+ */
+export function sendJsonText(res: Response, status: number, text: string): void {
+  if (res.app.get(VALIDATES_RESPONSES) === true) {
+    res.status(status).json(JSON.parse(text));
+    return;
+  }
+  res.status(status).set('Content-Type', 'application/scim+json').send(text);
 }
 
 /** Whether a resource, or a ListResponse's resources, hold streamed members. */

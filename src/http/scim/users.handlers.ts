@@ -2,12 +2,13 @@ import type { Request, Response } from 'express';
 import { principalOf } from '../../auth/require-rights';
 import type { Services } from '../../container';
 import type { Principal } from '../../domain/principal';
-import type { User, UserGroupRef } from '../../domain/users/user';
+import type { User, UserGroupRef, UserListQuery } from '../../domain/users/user';
 import { encodeCursor, ifMatch, listParams, notModified, type ListParams } from './params';
 import { parsePatchRequest, patchUserDocument } from './patch';
-import { etagOf, listResponse, presentUser, scimBase, userDocument, userInput } from './present';
+import { etagOf, jsonInner, listResponse, listResponseText, presentUser, presentUserText, scimBase, scimGroupRefTemplate, userDocument, userInput } from './present';
 import { coerceResource, parseAttributeList, project, wants, type JsonObject } from './resource';
 import { SCHEMA } from './schemas';
+import { sendJsonText } from './stream';
 
 /** attributes/excludedAttributes of a request (query string). */
 export function projectionOf(req: Request) {
@@ -21,13 +22,23 @@ export function sendResource(res: Response, status: number, body: JsonObject, ve
   res.status(status).json(body);
 }
 
-/** Runs a user list/search and renders the ListResponse (index or cursor pagination). */
-export async function searchUsers(services: Services, p: Principal, req: Request, params: ListParams): Promise<JsonObject> {
-  const base = scimBase(req);
+interface PageOf<T> {
+  items: T[];
+  list: { totalResults?: number; startIndex?: number; nextCursor?: string; previousCursor?: string };
+}
+
+/**
+ * Runs a user list/search (index or cursor pagination) with `read` reading the rows: the page's
+ * items and what its ListResponse says about them.
+ */
+async function userPage<T extends { seq: number }>(
+  services: Services,
+  p: Principal,
+  params: ListParams,
+  read: (query: UserListQuery) => Promise<{ users: T[]; tenantTotal?: number }>,
+): Promise<PageOf<T>> {
   const cursorMode = params.cursor !== undefined;
-  const withGroups = wants('groups', params.attributes, params.excludedAttributes);
-  const page = await services.users.listUsers(p, {
-    withGroups,
+  const page = await read({
     // An unfiltered index page may need the total (see totalOf): the counters ride along.
     withTenantTotal: !cursorMode && !params.criteria,
     criteria: params.criteria,
@@ -40,20 +51,59 @@ export async function searchUsers(services: Services, p: Principal, req: Request
     // The total is worked out below, only when the page cannot tell it.
     skipCount: true,
   });
-  let items: User[] = page.items;
+  let items = page.users;
+  if (!cursorMode) {
+    return { items, list: { totalResults: await totalOf(services, p, params, items.length, page.tenantTotal), startIndex: params.startIndex } };
+  }
   let nextCursor: string | undefined;
   let previousCursor: string | undefined;
-  if (cursorMode) {
-    const backwards = params.cursor?.beforeSeq !== undefined;
-    const more = items.length > params.count;
-    items = backwards ? items.slice(items.length - params.count) : items.slice(0, params.count);
-    if (items.length && (more || backwards)) nextCursor = encodeCursor({ a: items[items.length - 1].seq });
-    if (items.length && (params.cursor?.afterSeq !== undefined || (backwards && more))) previousCursor = encodeCursor({ b: items[0].seq });
-  }
-  const groups = page.groups;
-  const totalResults = cursorMode ? undefined : await totalOf(services, p, params, items.length, page.tenantTotal);
-  const resources = items.map((u) => project(presentUser(u, groups?.get(u.id), base), params.attributes, params.excludedAttributes));
-  return listResponse(resources, cursorMode ? { nextCursor, previousCursor } : { totalResults, startIndex: params.startIndex });
+  const backwards = params.cursor?.beforeSeq !== undefined;
+  const more = items.length > params.count;
+  items = backwards ? items.slice(items.length - params.count) : items.slice(0, params.count);
+  if (items.length && (more || backwards)) nextCursor = encodeCursor({ a: items[items.length - 1].seq });
+  if (items.length && (params.cursor?.afterSeq !== undefined || (backwards && more))) previousCursor = encodeCursor({ b: items[0].seq });
+  return { items, list: { nextCursor, previousCursor } };
+}
+
+/** Runs a user list/search and renders the ListResponse (index or cursor pagination). */
+export async function searchUsers(services: Services, p: Principal, req: Request, params: ListParams): Promise<JsonObject> {
+  const base = scimBase(req);
+  const withGroups = wants('groups', params.attributes, params.excludedAttributes);
+  let groups: Map<string, UserGroupRef[]> | undefined;
+  const page = await userPage(services, p, params, async (query) => {
+    const found = await services.users.listUsers(p, { ...query, withGroups });
+    groups = found.groups;
+    return { users: found.items, tenantTotal: found.tenantTotal };
+  });
+  const resources = page.items.map((u) => project(presentUser(u, groups?.get(u.id), base), params.attributes, params.excludedAttributes));
+  return listResponse(resources, page.list);
+}
+
+/**
+ * Whether a list's documents are whole (no attributes, no excludedAttributes but `groups`):
+ * then they are written as text (searchUsersText), the same documents without the objects.
+ */
+function wholeDocuments(params: ListParams): boolean {
+  return !params.attributes?.length && (params.excludedAttributes ?? []).every((x) => x.top === 'groups' && x.sub === undefined);
+}
+
+/** searchUsers' ListResponse as JSON text, for whole documents (wholeDocuments): see presentUserText. */
+async function searchUsersText(services: Services, p: Principal, req: Request, params: ListParams): Promise<string> {
+  const base = scimBase(req);
+  const format = { key: SCHEMA.enterprise, groups: wants('groups', params.attributes, params.excludedAttributes) ? scimGroupRefTemplate(base) : undefined };
+  const page = await userPage(services, p, params, (query) => services.users.listUserTexts(p, query, format));
+  const baseJson = jsonInner(base);
+  return listResponseText(
+    page.items.map((u) => presentUserText(u, baseJson)),
+    page.list,
+  );
+}
+
+/** Answers a user list/search: as text when its documents are whole, else projected objects. */
+async function sendUserList(services: Services, req: Request, res: Response, params: ListParams): Promise<void> {
+  const p = principalOf(req);
+  if (wholeDocuments(params)) sendJsonText(res, 200, await searchUsersText(services, p, req, params));
+  else res.status(200).json(await searchUsers(services, p, req, params));
 }
 
 /**
@@ -83,11 +133,11 @@ export function usersHandlers(services: Services) {
 
   return {
     async list(req: Request, res: Response) {
-      res.json(await searchUsers(services, principalOf(req), req, listParams(req.query as Record<string, unknown>)));
+      await sendUserList(services, req, res, listParams(req.query as Record<string, unknown>));
     },
 
     async search(req: Request, res: Response) {
-      res.status(200).json(await searchUsers(services, principalOf(req), req, listParams(req.body ?? {})));
+      await sendUserList(services, req, res, listParams(req.body ?? {}));
     },
 
     async create(req: Request, res: Response) {
