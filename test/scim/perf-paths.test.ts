@@ -97,14 +97,15 @@ describe('SCIM: reads cost one statement where they can', () => {
     let sql = await page({ startIndex: 5, count: 10 });
     expect(last?.body).to.include({ totalResults: 7, itemsPerPage: 3, startIndex: 5 });
     expect(sql.filter((s) => /count\(/i.test(s))).to.deep.equal([]);
-    expect(sql, sql.join('\n')).to.have.length(1);
+    // The page's positions, then its rows (findPageRows).
+    expect(sql, sql.join('\n')).to.have.length(2);
     // A full page: the total comes from the tenant's counters, not count(*) over users, and
     // rides in the page's own statement.
     sql = await page({ startIndex: 2, count: 3 });
     expect(last?.body).to.include({ totalResults: 7, itemsPerPage: 3 });
     expect(last?.body.Resources.map((r: { id: string }) => r.id)).to.deep.equal(users.slice(1, 4).map((u) => u.id));
     expect(sql.some((s) => s.includes('tenant_counters'))).to.equal(true);
-    expect(sql, sql.join('\n')).to.have.length(1);
+    expect(sql, sql.join('\n')).to.have.length(2);
     expect(sql.filter((s) => /count\(/i.test(s))).to.deep.equal([]);
     // Past the end.
     await page({ startIndex: 50, count: 10 });
@@ -176,7 +177,7 @@ describe('SCIM: reads cost one statement where they can', () => {
     expect(members.find((m) => m.value === nested[0].id)).to.include({ type: 'Group', display: 'perf child a' });
   });
 
-  it('keeps the fixed-shape hot statements prepared, never a page cut by an offset or a pattern filter', async () => {
+  it('keeps the fixed-shape hot statements prepared, never a sorted page at an offset or a pattern filter', async () => {
     const g = await t.group({ name: 'perf prepared' });
     /** Whether each statement of one request ran as a named (prepared) statement. */
     const preparedOf = async (send: () => Promise<unknown>) => (await queriesOf(send)).map((q) => q.prepared === true);
@@ -188,9 +189,49 @@ describe('SCIM: reads cost one statement where they can', () => {
     expect(await preparedOf(scim('patch', `/scim/v2/Groups/${g.id}`, add))).to.deep.equal([true]);
     const created = await preparedOf(scim('post', '/scim/v2/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `perf-prepared-${Date.now()}` }));
     expect(created).to.deep.equal([true]);
-    // Plans that depend on the values stay unnamed: a prefix filter, a page at an offset.
+    // Pages in creation order, by index or cursor, whole or projected: their positions unnamed,
+    // then their rows by position, prepared (see the next test).
+    expect(await preparedOf(scim('get', '/scim/v2/Users?startIndex=2&count=2'))).to.deep.equal([false, true]);
+    expect(await preparedOf(scim('get', '/scim/v2/Users?count=2&cursor=&attributes=userName'))).to.deep.equal([false, true]);
+    // Plans that depend on the values stay unnamed: a prefix filter, a sorted page at an offset.
     expect(await preparedOf(scim('get', `/scim/v2/Users?filter=${encodeURIComponent('userName sw "perf-0"')}`))).to.not.include(true);
-    expect(await preparedOf(scim('get', '/scim/v2/Users?startIndex=2&count=2'))).to.not.include(true);
+    expect(await preparedOf(scim('get', '/scim/v2/Users?startIndex=2&count=2&sortBy=userName'))).to.not.include(true);
+  });
+
+  it('reads the rows of a page in creation order by position, with one plan whatever the positions', async function () {
+    const { db } = testContext();
+    if (db.client.config.client !== 'pg') {
+      // eslint-disable-next-line no-console
+      console.log('      skipped on the embedded database: the plan choice is checked on PostgreSQL (PGlite keeps one connection)');
+      this.skip();
+    }
+    const pages: { sql: string; bindings: unknown[] }[] = [];
+    const onQuery = (q: { sql: string; bindings: unknown[] }) => {
+      if (/u\.seq = ANY/.test(q.sql)) pages.push(q);
+    };
+    db.on('query', onQuery);
+    try {
+      for (const path of ['/scim/v2/Users?startIndex=3&count=2', '/scim/v2/Users?count=2&cursor=', '/scim/v2/Users?count=2&cursor=&attributes=userName']) {
+        await request(app).get(path).set(bearer(token)).expect(200);
+      }
+    } finally {
+      db.removeListener('query', onQuery);
+    }
+    expect(pages).to.have.length(3);
+    const literal = (v: unknown) =>
+      Array.isArray(v) ? `'{${v.join(',')}}'` : typeof v === 'number' || typeof v === 'boolean' ? String(v) : `'${String(v).replace(/'/g, "''")}'`;
+    // A plan made without the values, over tables too small for an index to pay (seq scans off):
+    // the one index it can use is the positions' one, never the tenant's.
+    await db.transaction(async (trx) => {
+      await trx.raw('SET LOCAL plan_cache_mode = force_generic_plan');
+      await trx.raw('SET LOCAL enable_seqscan = off');
+      for (const [i, q] of pages.entries()) {
+        await trx.raw(`PREPARE user_rows_probe_${i} AS ${q.sql}`);
+        const plan = (await trx.raw(`EXPLAIN EXECUTE user_rows_probe_${i}(${q.bindings.map(literal).join(', ')})`)).rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+        expect(plan, plan).to.not.match(/Hash|Seq Scan on users|users_pkey|users_tenant_seq_idx/);
+        expect(plan, plan).to.match(/(Index Scan using users_seq_unique on users u|Bitmap Index Scan on users_seq_unique)[^\n]*\n\s+Index Cond: \(seq = ANY/);
+      }
+    });
   });
 });
 

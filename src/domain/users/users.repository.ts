@@ -96,26 +96,50 @@ function namesOneUser(query: UserListQuery): boolean {
 
 /**
  * The rows of one page of users in a deterministic order (sort attribute, then creation order),
- * with the given select list. The common case — creation order, no filter, a startIndex past the
- * first page — first finds the page's positions with an index-only scan of (tenant_id, seq) and
- * only then reads those rows, so the rows skipped by the offset are never fetched.
+ * with the given select list. The common case — creation order, no filter, by index or cursor —
+ * takes two statements (plainPageRows); the rest one.
  */
 async function findPageRows<R>(db: Executor, tenantId: string, query: UserListQuery, selectList: (string | Knex.Raw)[]): Promise<R[]> {
-  const select = (q: Knex.QueryBuilder) => q.select(selectList);
-  const plain = !query.sortBy && !query.criteria && query.userName === undefined && query.afterSeq === undefined && query.beforeSeq === undefined;
-  if (plain && query.offset > 0) {
-    const positions = db('users').select('seq').where('tenant_id', tenantId).orderBy('seq').offset(query.offset).limit(query.limit);
-    return readRows<R>(db, select(db('users as u')).where('u.tenant_id', tenantId).whereIn('u.seq', positions).orderBy('u.seq'));
-  }
-  const q = select(filtered(db, tenantId, query));
+  const backwards = query.beforeSeq !== undefined;
+  if (!query.sortBy && !query.criteria && query.userName === undefined) return plainPageRows<R>(db, tenantId, query, selectList);
+  const q = filtered(db, tenantId, query).select(selectList);
   const dir = query.sortOrder === 'desc' ? 'desc' : 'asc';
   if (query.afterSeq !== undefined) q.where('u.seq', '>', query.afterSeq);
   if (query.beforeSeq !== undefined) q.where('u.seq', '<', query.beforeSeq);
   if (query.sortBy) q.orderByRaw(`${sortExpression(userFields, query.sortBy)} ${dir} NULLS LAST`);
-  q.orderBy('u.seq', query.beforeSeq !== undefined ? 'desc' : query.sortBy ? dir : 'asc');
+  q.orderBy('u.seq', backwards ? 'desc' : query.sortBy ? dir : 'asc');
   const rows = await readRows<R>(db, q.offset(query.offset).limit(query.limit), { prepared: namesOneUser(query) });
-  if (query.beforeSeq !== undefined) rows.reverse();
+  if (backwards) rows.reverse();
   return rows;
+}
+
+/**
+ * A page in creation order, by index or cursor: first the page's positions, from an index-only
+ * scan of (tenant_id, seq), so the rows an offset skips are never fetched; then those rows by
+ * position. The second statement is kept prepared: planning it (its groups subquery) cost about
+ * as much as running it, and it has one good plan whatever its values — the positions' unique
+ * index — since its tenant condition is written so no index can serve it (a plan made without
+ * the values could otherwise pick the tenant's index and filter a big tenant's every user). The
+ * first stays unnamed: such a plan could sort all of a big tenant's users (see readRows). A user
+ * deleted between the two leaves a gap, so the page is read again (at most twice more).
+ */
+async function plainPageRows<R>(db: Executor, tenantId: string, query: UserListQuery, selectList: (string | Knex.Raw)[]): Promise<R[]> {
+  const backwards = query.beforeSeq !== undefined;
+  const positions = db('users').select('seq').where('tenant_id', tenantId);
+  if (query.afterSeq !== undefined) positions.where('seq', '>', query.afterSeq);
+  if (query.beforeSeq !== undefined) positions.where('seq', '<', query.beforeSeq);
+  positions.orderBy('seq', backwards ? 'desc' : 'asc').offset(query.offset).limit(query.limit);
+  for (let attempt = 1; ; attempt++) {
+    const seqs = (await readRows<{ seq: string | number }>(db, positions)).map((r) => String(r.seq));
+    if (!seqs.length) return [];
+    const rows = db('users as u')
+      .select(selectList)
+      .whereRaw('u.seq = ANY(?::bigint[])', [seqs])
+      .whereRaw('u.tenant_id IS NOT DISTINCT FROM ?::uuid', [tenantId])
+      .orderBy('u.seq');
+    const found = await readRows<R>(db, rows, { prepared: true });
+    if (found.length === seqs.length || attempt === 3) return found;
+  }
 }
 
 /** One page of users (see findPageRows), with each one's direct groups and the tenant's total when asked for. */
