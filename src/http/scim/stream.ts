@@ -4,7 +4,6 @@ import type { MemberTemplates, MemberTextBatch } from '../../domain/memberships/
 import { jsonInner } from './present';
 import { project, type JsonObject, type ProjectionPath } from './resource';
 
-
 /**
  * SCIM member objects (`{"value","$ref","display","type"}`, `display` left out when there is none)
  * as the template PostgreSQL fills for each member of a streamed group; the request's base URL is
