@@ -56,12 +56,15 @@ export interface UserPageRows {
  * findGroupsOfUsers would be a second round trip.
  */
 function groupsColumn(db: Executor): Knex.Raw {
-  return db.raw(
-    `(SELECT coalesce(json_agg(json_build_object('id', g.id, 'name', g.name) ORDER BY g.name), '[]'::json)
-        FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id
-       WHERE gm.tenant_id = u.tenant_id AND gm.member_kind = 'user' AND gm.member_id = u.id) AS member_of`,
-  );
+  return db.raw(`(SELECT coalesce(json_agg(json_build_object('id', g.id, 'name', g.name) ORDER BY g.name), '[]'::json) ${GROUPS_OF_ROW}) AS member_of`);
 }
+
+/** The FROM and WHERE of a subquery over the direct groups of the row `u`'s user (`g`). */
+const GROUPS_OF_ROW = `FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id
+       WHERE gm.tenant_id = u.tenant_id AND gm.member_kind = 'user' AND gm.member_id = u.id`;
+
+/** The tenant's total a page's rows carry (tenantTotalColumn), if they carry it. */
+const tenantTotalOf = (rows: { tenant_total?: string | number }[]) => (rows.length && rows[0].tenant_total !== undefined ? Number(rows[0].tenant_total) : undefined);
 
 /** The tenant's user count from its striped counters; uncorrelated, so evaluated once per statement. */
 function tenantTotalColumn(db: Executor, tenantId: string): Knex.Raw {
@@ -72,7 +75,7 @@ type PageRow = UserRow & { member_of?: UserGroupRef[] | string; tenant_total?: s
 
 function toPage(rows: PageRow[], withGroups: boolean | undefined): UserPageRows {
   const users = rows.map(toUser);
-  const tenantTotal = rows.length && rows[0].tenant_total !== undefined ? Number(rows[0].tenant_total) : undefined;
+  const tenantTotal = tenantTotalOf(rows);
   if (!withGroups) return { users, tenantTotal };
   const groups = new Map<string, UserGroupRef[]>();
   for (const r of rows) {
@@ -100,8 +103,8 @@ function namesOneUser(query: UserListQuery): boolean {
  * takes two statements (plainPageRows); the rest one.
  */
 async function findPageRows<R>(db: Executor, tenantId: string, query: UserListQuery, selectList: (string | Knex.Raw)[]): Promise<R[]> {
-  const backwards = query.beforeSeq !== undefined;
   if (!query.sortBy && !query.criteria && query.userName === undefined) return plainPageRows<R>(db, tenantId, query, selectList);
+  const backwards = query.beforeSeq !== undefined;
   const q = filtered(db, tenantId, query).select(selectList);
   const dir = query.sortOrder === 'desc' ? 'desc' : 'asc';
   if (query.afterSeq !== undefined) q.where('u.seq', '>', query.afterSeq);
@@ -204,16 +207,13 @@ export async function findUserTextPage(db: Executor, tenantId: string, query: Us
       groupsText: r.groups_text ?? null,
     }),
   );
-  const tenantTotal = rows.length && rows[0].tenant_total !== undefined ? Number(rows[0].tenant_total) : undefined;
-  return { users, tenantTotal };
+  return { users, tenantTotal: tenantTotalOf(rows) };
 }
 
 /** The direct groups of the row's user, each written with the template, in name order (null when none). */
 function groupsTextColumn(db: Executor, t: MemberTemplate): Knex.Raw {
   return db.raw(
-    `(SELECT string_agg(?::text || g.id::text || ?::text || g.id::text || ?::text || ?::text || to_json(g.name)::text || ?::text, ',' ORDER BY g.name)
-        FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id
-       WHERE gm.tenant_id = u.tenant_id AND gm.member_kind = 'user' AND gm.member_id = u.id) AS groups_text`,
+    `(SELECT string_agg(?::text || g.id::text || ?::text || g.id::text || ?::text || ?::text || to_json(g.name)::text || ?::text, ',' ORDER BY g.name) ${GROUPS_OF_ROW}) AS groups_text`,
     [t.beforeId, t.betweenIds, t.afterIds, t.beforeDisplay, t.end],
   );
 }

@@ -73,10 +73,16 @@ export function presentUser(u: User, groups: UserGroupRef[] | undefined, base: s
 /** A string's JSON form without its quotes. */
 export const jsonInner = (text: string) => JSON.stringify(text).slice(1, -1);
 
-/** How PostgreSQL writes each of a user's groups in presentUserText: as presentUser's `groups` values. */
-export function scimGroupRefTemplate(base: string): MemberTemplate {
-  return { beforeId: '{"value":"', betweenIds: `","$ref":"${jsonInner(`${base}/Groups/`)}`, afterIds: '"', beforeDisplay: ',"display":', end: ',"type":"direct"}' };
+/**
+ * A SCIM reference (`{"value","$ref","display","type"}`, `display` left out when there is none) as
+ * the template PostgreSQL fills for each referenced resource; the request's base URL is escaped here.
+ */
+export function scimRefTemplate(base: string, resource: 'Users' | 'Groups', type: string): MemberTemplate {
+  return { beforeId: '{"value":"', betweenIds: `","$ref":"${jsonInner(`${base}/${resource}/`)}`, afterIds: '"', beforeDisplay: ',"display":', end: `,"type":"${type}"}` };
 }
+
+/** How PostgreSQL writes each of a user's groups in presentUserText: as presentUser's `groups` values. */
+export const scimGroupRefTemplate = (base: string): MemberTemplate => scimRefTemplate(base, 'Groups', 'direct');
 
 const USER_SCHEMAS = JSON.stringify([SCHEMA.user]);
 const USER_SCHEMAS_ENTERPRISE = JSON.stringify([SCHEMA.user, SCHEMA.enterprise]);

@@ -1,23 +1,15 @@
 import type { Response } from 'express';
 import type { Writable } from 'node:stream';
 import type { MemberTemplates, MemberTextBatch } from '../../domain/memberships/member-reads.repository';
-import { jsonInner } from './present';
+import { scimRefTemplate } from './present';
 import { project, type JsonObject, type ProjectionPath } from './resource';
 
 /**
  * SCIM member objects (`{"value","$ref","display","type"}`, `display` left out when there is none)
- * as the template PostgreSQL fills for each member of a streamed group; the request's base URL is
- * escaped here.
+ * as the template PostgreSQL fills for each member of a streamed group.
  */
 export function scimMemberTemplates(base: string): MemberTemplates {
-  const kind = (resource: 'Users' | 'Groups', type: 'User' | 'Group') => ({
-    beforeId: '{"value":"',
-    betweenIds: `","$ref":"${jsonInner(`${base}/${resource}/`)}`,
-    afterIds: '"',
-    beforeDisplay: ',"display":',
-    end: `,"type":"${type}"}`,
-  });
-  return { user: kind('Users', 'User'), group: kind('Groups', 'Group') };
+  return { user: scimRefTemplate(base, 'Users', 'User'), group: scimRefTemplate(base, 'Groups', 'Group') };
 }
 
 /** Bytes a streamed response may hold unsent before writing waits. */
