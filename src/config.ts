@@ -35,6 +35,11 @@ export interface Config {
    * (TOKEN_CACHE_TTL_SECONDS; revocations are announced by LISTEN/NOTIFY anyway); 0: no cache.
    */
   readonly tokenCacheTtlSeconds: number;
+  /**
+   * How far V8 lets the old generation grow past what the last full collection kept, in percent
+   * (HEAP_GROWING_PERCENT; see src/ops/heap.ts); 0: V8's own factor (up to 300%).
+   */
+  readonly heapGrowingPercent: number;
   /** Operations: HTTP hardening, rate limits, metrics, audit retention (issue 6). */
   readonly ops: OpsConfig;
 }
@@ -196,6 +201,7 @@ export function loadConfig(env: Env = process.env): Config {
     bootstrapAdmin: bool(env, 'BOOTSTRAP_ADMIN', db.kind === 'pglite'),
     oauthTokenTtlSeconds: int(env, 'OAUTH_TOKEN_TTL_SECONDS', 3600, 60, 86_400),
     tokenCacheTtlSeconds: int(env, 'TOKEN_CACHE_TTL_SECONDS', 30, 0, 3600),
+    heapGrowingPercent: int(env, 'HEAP_GROWING_PERCENT', 50, 0, 1000),
     ops: opsConfig(env),
   });
 }

@@ -7,12 +7,14 @@ import { buildDeps } from './container';
 import { createDb, knexLog } from './db/knex';
 import { createLogger } from './logger';
 import { createMetricsServer } from './ops/metrics-server';
+import { applyHeapGrowingPercent } from './ops/heap';
 import { createOps } from './ops/ops';
 import { tokenRuntimeOf } from './domain/tokens/token-runtime';
 
 /** Entry point: config → database (migrate when embedded) → app → listen; SIGTERM drains. */
 async function main(): Promise<void> {
   const config = loadConfig();
+  applyHeapGrowingPercent(config.heapGrowingPercent);
   const logger = createLogger(config.logLevel);
   knexLog.warn = (message) => logger.warn({ knex: message }, 'knex warning');
   const db = createDb(config.db);

@@ -1,0 +1,57 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { expect } from 'chai';
+import { ConfigError, loadConfig } from '../../src/config';
+import { applyHeapGrowingPercent } from '../../src/ops/heap';
+
+const ROOT = path.join(__dirname, '..', '..');
+
+/**
+ * A process that configures its heap as server.ts does (HEAP_GROWING_PERCENT from `env`), keeps
+ * ~30 MB live and then makes objects that live a little while (a ring of 100 chunks of 2,000
+ * objects: long enough to be promoted) and die: answers the peak of the heap in use, in MiB.
+ */
+function peakHeapMiB(env: Record<string, string>): number {
+  const script = `
+    const v8 = require('node:v8');
+    const { loadConfig } = require(${JSON.stringify(path.join(ROOT, 'src', 'config.ts'))});
+    const { applyHeapGrowingPercent } = require(${JSON.stringify(path.join(ROOT, 'src', 'ops', 'heap.ts'))});
+    applyHeapGrowingPercent(loadConfig(process.env).heapGrowingPercent);
+    const chunk = (i) => { const a = new Array(2000); for (let j = 0; j < 2000; j++) a[j] = { i, j }; return a; };
+    globalThis.live = []; for (let i = 0; i < 100; i++) globalThis.live.push(chunk(i));
+    const ring = new Array(100); let peak = 0;
+    for (let i = 0; i < 5000; i++) {
+      ring[i % ring.length] = chunk(i);
+      if (i % 10 === 0) peak = Math.max(peak, v8.getHeapStatistics().used_heap_size);
+    }
+    process.stdout.write(String(Math.round(peak / 1048576)));`;
+  const out = execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
+  return Number(out);
+}
+
+describe('ops: heap growth (HEAP_GROWING_PERCENT)', function () {
+  this.timeout(60_000);
+
+  it('reads the setting from the environment: 50 by default, 0 leaves V8 its own, bad values refused by name', () => {
+    expect(loadConfig({}).heapGrowingPercent).to.equal(50);
+    expect(loadConfig({ HEAP_GROWING_PERCENT: '0' }).heapGrowingPercent).to.equal(0);
+    expect(loadConfig({ HEAP_GROWING_PERCENT: '200' }).heapGrowingPercent).to.equal(200);
+    for (const bad of ['-1', '1001', '1.5', 'small']) {
+      expect(() => loadConfig({ HEAP_GROWING_PERCENT: bad }), bad).to.throw(ConfigError, /HEAP_GROWING_PERCENT/);
+    }
+  });
+
+  it('hands V8 the flag, and nothing when the setting is 0', () => {
+    const flags: string[] = [];
+    applyHeapGrowingPercent(50, (f) => flags.push(f));
+    applyHeapGrowingPercent(0, (f) => flags.push(f));
+    expect(flags).to.deep.equal(['--heap-growing-percent=50']);
+  });
+
+  it('keeps dead objects from piling up in the old generation: a lower peak heap than V8 alone', () => {
+    const own = peakHeapMiB({ HEAP_GROWING_PERCENT: '0' });
+    const ours = peakHeapMiB({});
+    // Measured here: ~113 MiB with V8's own factor, ~62 MiB with 50%.
+    expect(ours, `peak ${ours} MiB with the default vs ${own} MiB with V8's own factor`).to.be.below(own * 0.75);
+  });
+});
