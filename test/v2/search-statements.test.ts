@@ -2,12 +2,7 @@ import { expect } from 'chai';
 import { testContext } from '../helpers/context';
 import { newTenant, type TestTenant } from '../helpers/factories';
 import { api, bearer } from '../helpers/http';
-
-interface Sent {
-  sql: string;
-  bindings: unknown[];
-  prepared?: boolean;
-}
+import { queriesOf, type SentQuery } from '../helpers/statements';
 
 /** Issue 7: a Groups v2 search by name is one statement kept prepared; other searches stay unnamed. */
 describe('Groups v2: search statements', () => {
@@ -23,19 +18,15 @@ describe('Groups v2: search statements', () => {
   });
 
   /** The search statements a request sends (the page with its total), and its answer. */
-  async function searched(body: Record<string, unknown>): Promise<{ sent: Sent[]; total: number; names: string[] }> {
-    const { db } = testContext();
-    const sent: Sent[] = [];
-    const onQuery = (q: Sent) => {
-      if (/\bwith "page" as\b/i.test(q.sql)) sent.push(q);
-    };
-    db.on('query', onQuery);
-    try {
-      const res = await api().post('/api/v2/groups/search').set(bearer(token)).send(body).expect(200);
-      return { sent, total: res.body.total, names: res.body.results.map((g: { name: string }) => g.name) };
-    } finally {
-      db.removeListener('query', onQuery);
-    }
+  async function searched(body: Record<string, unknown>): Promise<{ sent: SentQuery[]; total: number; names: string[] }> {
+    let res: { body: { total: number; results: { name: string }[] } } | undefined;
+    const sent = await queriesOf(
+      async () => {
+        res = await api().post('/api/v2/groups/search').set(bearer(token)).send(body).expect(200);
+      },
+      (q) => /\bwith "page" as\b/i.test(q.sql),
+    );
+    return { sent, total: res!.body.total, names: res!.body.results.map((g) => g.name) };
   }
 
   const exact = (field: string, value: string) => ({ type: 'EXACT', fields: [field], value });
