@@ -70,4 +70,18 @@ describe('SCIM: POST /.search', () => {
     expect(g.body.Resources[0]).to.not.have.property('members');
     expectScimError(await t.scim.post('/Groups/.search', { schemas: [SEARCH], filter: 'userName pr' }), 400, 'invalidFilter');
   });
+
+  it('requires a SearchRequest body: "schemas" an array of strings naming the SearchRequest schema', async () => {
+    for (const path of ['/.search', '/Users/.search', '/Groups/.search']) {
+      for (const schemas of [undefined, SEARCH, [], [USER], [SEARCH, 7], [SEARCH, null], [{ urn: SEARCH }], null]) {
+        const body = schemas === undefined ? { filter: 'displayName co "team"' } : { schemas, filter: 'displayName co "team"' };
+        const res = await t.scim.post(path, body);
+        expectScimError(res, 400, 'invalidSyntax');
+        expect(res.body.detail).to.include('"schemas"');
+      }
+      // The URN is matched without regard to case, like attribute names; the key too.
+      const ok = await t.scim.post(path, { SCHEMAS: [SEARCH.toUpperCase()], filter: 'displayName co "team"' }).expect(200);
+      expect(ok.body.totalResults).to.equal(path === '/.search' ? 5 : path === '/Users/.search' ? 3 : 2);
+    }
+  });
 });

@@ -5,7 +5,7 @@ import type { Group } from '../../domain/groups/group';
 import type { MemberInput } from '../../domain/memberships/group-directory.service';
 import type { Principal } from '../../domain/principal';
 import { invalidValue } from './errors';
-import { encodeCursor, ifMatch, listParams, notModified, type ListParams } from './params';
+import { encodeCursor, ifMatch, listParams, notModified, searchRequestParams, type ListParams } from './params';
 import { groupMutationFromPatch, parsePatchRequest } from './patch';
 import { etagOf, listResponse, presentGroup, scimBase } from './present';
 import { coerceResource, project, wants, type JsonObject, type ProjectionPath } from './resource';
@@ -79,7 +79,7 @@ export function groupsHandlers(services: Services) {
     },
 
     async search(req: Request, res: Response) {
-      await sendDocument(res, 200, await searchGroups(services, principalOf(req), req, listParams(req.body ?? {})));
+      await sendDocument(res, 200, await searchGroups(services, principalOf(req), req, searchRequestParams(req.body)));
     },
 
     async create(req: Request, res: Response) {

@@ -1,9 +1,10 @@
 import type { Request } from 'express';
 import type { Criteria } from '../../domain/criteria';
 import type { VersionCondition } from '../../domain/versions';
-import { invalidValue, ScimError } from './errors';
+import { invalidSyntax, invalidValue, ScimError } from './errors';
 import { parseFilter } from './filter';
-import { parseAttributeList } from './resource';
+import { getKey, parseAttributeList, type JsonObject } from './resource';
+import { SCHEMA } from './schemas';
 
 /** Page size when the client gives none, and the most one page returns (ServiceProviderConfig). */
 export const DEFAULT_COUNT = 100;
@@ -76,6 +77,22 @@ export function listParams(src: Record<string, unknown>): ListParams {
     excludedAttributes: parseAttributeList(get('excludedAttributes')),
     cursor,
   };
+}
+
+/**
+ * The list parameters of a POST `.search` body: a SearchRequest (RFC 7644 §3.4.3), whose
+ * `schemas` (required there) is an array of strings naming the SearchRequest schema, like a
+ * PatchOp's or a BulkRequest's; anything else is invalidSyntax and nothing is searched.
+ */
+export function searchRequestParams(body: JsonObject | undefined): ListParams {
+  const src = body ?? {};
+  const key = getKey(src, 'schemas');
+  const schemas = key === undefined ? undefined : src[key];
+  const urn = SCHEMA.searchRequest.toLowerCase();
+  if (!Array.isArray(schemas) || !schemas.every((s) => typeof s === 'string') || !schemas.some((s) => (s as string).toLowerCase() === urn)) {
+    throw invalidSyntax(`"schemas" must be an array of strings that includes ${SCHEMA.searchRequest}`);
+  }
+  return listParams(src);
 }
 
 /** ETags in an If-Match / If-None-Match header: '*' or the versions they name. */

@@ -4,7 +4,7 @@ import type { Services } from '../../container';
 import { InvalidInput } from '../../domain/errors';
 import { invalidFilter } from './errors';
 import { searchGroups } from './groups.handlers';
-import { listParams } from './params';
+import { searchRequestParams } from './params';
 import { listResponse } from './present';
 import type { JsonObject } from './resource';
 import { sendDocument } from './stream';
@@ -20,7 +20,7 @@ const isFilterError = (err: unknown) => err instanceof InvalidInput && Boolean(e
 export function rootSearchHandler(services: Services) {
   return async (req: Request, res: Response): Promise<void> => {
     const p = principalOf(req);
-    const params = listParams(req.body ?? {});
+    const params = searchRequestParams(req.body);
     if (params.cursor) throw new InvalidInput('cursor pagination is supported per resource type, not on the root search');
     const attempt = async (fn: () => Promise<JsonObject>) => {
       try {

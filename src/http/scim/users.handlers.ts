@@ -3,7 +3,7 @@ import { principalOf } from '../../auth/require-rights';
 import type { Services } from '../../container';
 import type { Principal } from '../../domain/principal';
 import type { User, UserGroupRef, UserListQuery } from '../../domain/users/user';
-import { encodeCursor, ifMatch, listParams, notModified, type ListParams } from './params';
+import { encodeCursor, ifMatch, listParams, notModified, searchRequestParams, type ListParams } from './params';
 import { parsePatchRequest, patchUserDocument } from './patch';
 import { etagOf, jsonInner, listResponse, listResponseText, presentUser, presentUserText, scimBase, scimGroupRefTemplate, userDocument, userInput } from './present';
 import { coerceResource, parseAttributeList, project, wants, type JsonObject } from './resource';
@@ -137,7 +137,7 @@ export function usersHandlers(services: Services) {
     },
 
     async search(req: Request, res: Response) {
-      await sendUserList(services, req, res, listParams(req.body ?? {}));
+      await sendUserList(services, req, res, searchRequestParams(req.body));
     },
 
     async create(req: Request, res: Response) {
