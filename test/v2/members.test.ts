@@ -53,6 +53,38 @@ describe('Groups v2: group people (…/members and …/individuals)', () => {
       });
     });
 
+    it('shows the primary email, title and department as each profile holds them, on every path', async () => {
+      const cases: [Record<string, unknown>, string | null, Record<string, string>][] = [
+        [{ emails: [{ value: 'first@x.org' }, { value: 'second@x.org', primary: true }], title: '' }, 'Second', { email: 'second@x.org' }],
+        [{ emails: [{ value: 'only@x.org', primary: false }], title: 'CTO', [ENTERPRISE_USER]: { department: '' } }, null, { email: 'only@x.org', title: 'CTO' }],
+        [{ emails: [{ primary: true, value: 7 }, { value: 'b@x.org' }], [ENTERPRISE_USER]: { department: 'Ops' } }, 'Seven', { department: 'Ops' }],
+        [{ emails: 'not-a-list', title: 5, [ENTERPRISE_USER]: 'not-an-object' }, 'Odd', {}],
+        [{ emails: [null, { value: 'late@x.org' }] }, 'Null first', {}],
+        [{ emails: [] }, '', {}],
+        [{ emails: [{ value: 'quo"te\\é\n@x.org', primary: true }], title: 'Ünï "cøde"' }, 'Esc', { email: 'quo"te\\é\n@x.org', title: 'Ünï "cøde"' }],
+      ];
+      const users = [];
+      for (const [resource, displayName] of cases) users.push(await t.user({ displayName, resource }));
+      const expected = new Map(
+        users.map((u, i) => [
+          u.id,
+          { id: u.id, name: cases[i][1] ?? u.userName, username: u.userName, email: cases[i][2].email, state: 'active', title: cases[i][2].title, department: cases[i][2].department, version: u.version, selfUri: `/scim/v2/Users/${u.id}` },
+        ]),
+      );
+      const plain = await t.group();
+      // A rule no user matches: its members page takes the general path (rules), its individuals the plain one.
+      const ruled = await t.group({ wildcards: ['nobody@nowhere.example'] });
+      for (const g of [plain, ruled]) await addMembers(g.id, users.map((u) => u.id));
+      for (const path of [`/api/v2/groups/${plain.id}/members`, `/api/v2/groups/${ruled.id}/members`, `/api/v2/groups/${ruled.id}/individuals`]) {
+        const res = await api().get(path).set(bearer(admin)).expect(200);
+        expect(res.body.total, path).to.equal(users.length);
+        for (const e of res.body.entities as { id: string }[]) {
+          // Same fields in the same order, absent ones left out (JSON.stringify drops the undefined ones).
+          expect(JSON.stringify(e), path).to.equal(JSON.stringify(expected.get(e.id)));
+        }
+      }
+    });
+
     it('pages in user-id order, ascending or descending, with links', async () => {
       const users = await Promise.all(Array.from({ length: 7 }, () => t.user()));
       const g = await t.group();

@@ -2,11 +2,10 @@ import { compileCriteria, type CompiledSql } from '../../db/criteria-sql';
 import { readRows } from '../../db/direct';
 import type { Executor } from '../../db/transaction';
 import { DomainError } from '../errors';
-import type { User } from '../users/user';
 import { userFields } from '../users/users.fields';
 import type { PeopleQuery } from './group';
 import { wildcardsCriteria } from './wildcards';
-import { USER_COLUMNS, toUser, type UserRow } from '../users/user-rows';
+import { toUserSummary, userSummaryColumns, type UserSummary, type UserSummaryRow } from '../users/user-rows';
 
 /**
  * The people of a group as Groups v2 sees them: users added directly, the group's owners and the
@@ -79,7 +78,7 @@ async function idsOfPart(db: Executor, part: CompiledSql, dir: 'ASC' | 'DESC', o
  * One page of the group's people and how many there are. Each part is counted (index-only), the
  * page's window is cut out of the parts it falls in, and only the page's users are read.
  */
-export async function findPeoplePage(db: Executor, tenantId: string, group: { id: string; wildcards: string[]; memberCount: number }, scope: PeopleScope, q: PeopleQuery): Promise<{ items: User[]; total: number }> {
+export async function findPeoplePage(db: Executor, tenantId: string, group: { id: string; wildcards: string[]; memberCount: number }, scope: PeopleScope, q: PeopleQuery): Promise<{ items: UserSummary[]; total: number }> {
   const dir = q.sortOrder === 'desc' ? 'DESC' : 'ASC';
   const parts = peopleParts(tenantId, group, scope);
   // CASE: the individuals are the stored member count less the nested groups (a handful), so a
@@ -101,9 +100,9 @@ export async function findPeoplePage(db: Executor, tenantId: string, group: { id
     skip = 0;
   }
   if (!ids.length) return { items: [], total };
-  const rows: UserRow[] = await db('users').select(USER_COLUMNS).where('tenant_id', tenantId).whereIn('id', ids);
+  const rows: UserSummaryRow[] = await db('users as u').select(db.raw(userSummaryColumns('u'))).where('u.tenant_id', tenantId).whereIn('u.id', ids);
   const byId = new Map(rows.map((r) => [r.id, r]));
-  return { items: ids.flatMap((id) => (byId.has(id) ? [toUser(byId.get(id)!)] : [])), total };
+  return { items: ids.flatMap((id) => (byId.has(id) ? [toUserSummary(byId.get(id)!)] : [])), total };
 }
 
 /**
@@ -128,7 +127,7 @@ export async function findPeoplePageOfPlainGroup(
   scope: PeopleScope,
   q: PeopleQuery,
   callerIsUser: boolean,
-): Promise<{ items: User[]; total: number } | undefined> {
+): Promise<{ items: UserSummary[]; total: number } | undefined> {
   const dir = q.sortOrder === 'desc' ? 'DESC' : 'ASC';
   const individuals = `SELECT gm.member_id AS id FROM group_members gm WHERE gm.tenant_id = $t AND gm.group_id = $g AND gm.member_kind = 'user'`;
   const owners = `SELECT o.user_id AS id FROM group_owners o
@@ -157,8 +156,8 @@ export async function findPeoplePageOfPlainGroup(
         FROM g
     ),
     page AS (${windows.join(' UNION ALL ')})
-    SELECT c.individuals + c.owners AS total, c.rules, u.${USER_COLUMNS.join(', u.')}
-      FROM c LEFT JOIN (page CROSS JOIN LATERAL (SELECT ${USER_COLUMNS.join(', ')} FROM users WHERE tenant_id = $t AND id = page.id OFFSET 0) u) ON true
+    SELECT c.individuals + c.owners AS total, c.rules, u.*
+      FROM c LEFT JOIN (page CROSS JOIN LATERAL (SELECT ${userSummaryColumns('x')} FROM users x WHERE x.tenant_id = $t AND x.id = page.id OFFSET 0) u) ON true
      ORDER BY page.part, page.id ${dir}`;
   // Named placeholders keep the statement readable; each becomes a positional binding.
   const values: Record<string, unknown> = { t: tenantId, g: groupId, user: callerIsUser, offset: q.offset, limit: q.limit };
@@ -167,9 +166,9 @@ export async function findPeoplePageOfPlainGroup(
     bindings.push(values[name]);
     return '?';
   });
-  const rows = await readRows<UserRow & { total: number; rules: number }>(db, db.raw(positional, bindings as never[]), { prepared: true });
+  const rows = await readRows<UserSummaryRow & { total: number; rules: number }>(db, db.raw(positional, bindings as never[]), { prepared: true });
   if (!rows.length || (scope === 'all' && rows[0].rules > 0)) return undefined;
-  return { items: rows.filter((r) => r.id !== null).map(toUser), total: Number(rows[0].total) };
+  return { items: rows.filter((r) => r.id !== null).map(toUserSummary), total: Number(rows[0].total) };
 }
 
 /** How many groups' rules are decided against a user in one statement. */

@@ -1,7 +1,7 @@
 import type { Db } from '../../db/knex';
 import type { Executor } from '../../db/transaction';
 import type { Principal } from '../principal';
-import type { User } from '../users/user';
+import type { UserSummary } from '../users/user-rows';
 import type { Group, GroupViewer, Page, PeopleQuery } from './group';
 import { isUuid } from '../ids';
 import { findPeoplePage, findPeoplePageOfPlainGroup, findRuleGroupIdsForUser, type PeopleScope } from './group-members.repository';
@@ -17,7 +17,7 @@ export async function viewerOf(db: Executor, p: Principal): Promise<GroupViewer 
 
 /** Reading the people of a group: one page at a time, from SQL, whatever the group's size. */
 export function groupMembersService(db: Db, loadVisibleGroup: LoadVisibleGroup) {
-  const people = async (p: Principal, groupId: string, scope: PeopleScope, q: PeopleQuery): Promise<Page<User>> => {
+  const people = async (p: Principal, groupId: string, scope: PeopleScope, q: PeopleQuery): Promise<Page<UserSummary>> => {
     // CASE: most groups have no rules and need no membership check to be seen: one statement.
     const plain = isUuid(groupId) ? await findPeoplePageOfPlainGroup(db, p.tenantId, groupId, scope, q, Boolean(p.userId)) : undefined;
     if (plain) return plain;

@@ -1,6 +1,5 @@
 import type { Group } from '../../domain/groups/group';
-import type { User } from '../../domain/users/user';
-import { ENTERPRISE_USER } from '../../domain/users/users.fields';
+import type { UserSummary } from '../../domain/users/user-rows';
 
 export const GROUPS_PATH = '/api/v2/groups';
 
@@ -61,29 +60,19 @@ export function presentGroupProfile(g: Group, fields: string[] = Object.keys(GRO
   return out;
 }
 
-function primaryEmail(resource: Record<string, unknown>): string | undefined {
-  const emails = Array.isArray(resource.emails) ? (resource.emails as { value?: unknown; primary?: unknown }[]) : [];
-  const chosen = emails.find((e) => e?.primary === true) ?? emails[0];
-  return typeof chosen?.value === 'string' ? chosen.value : undefined;
-}
-
-const text = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
-
-/** Domain user → the Groups v2 (Genesys Cloud) User entity, with the fields Roster holds. */
-export function presentUser(u: User) {
-  const enterprise = (u.resource[ENTERPRISE_USER] ?? {}) as Record<string, unknown>;
-  const out = {
+/** A user summary → the Groups v2 (Genesys Cloud) User entity, with the fields Roster holds. */
+export function presentUser(u: UserSummary) {
+  return {
     id: u.id,
     name: u.displayName ?? u.userName,
     username: u.userName,
-    email: primaryEmail(u.resource),
+    ...(u.email !== undefined ? { email: u.email } : {}),
     state: u.active ? 'active' : 'inactive',
-    title: text(u.resource.title),
-    department: text(enterprise.department),
+    ...(u.title !== undefined ? { title: u.title } : {}),
+    ...(u.department !== undefined ? { department: u.department } : {}),
     version: u.version,
     selfUri: `/scim/v2/Users/${u.id}`,
   };
-  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined));
 }
 
 export interface ListingPage {
