@@ -440,6 +440,13 @@ async function run(ctx: Ctx): Promise<void> {
   ctx.ref = { get: refGet, write: refWrite };
   record(ctx, { id: 'reference.get', title: 'reference GET (Express + passport + 1 PK SELECT)', data: '1 user row', target: 'the yardstick for reads', ...loadRow(refGet, 'INFO'), sql: 1 });
   record(ctx, { id: 'reference.write', title: 'reference write (1-row-insert transaction)', data: '1 row', target: 'the yardstick for writes', ...loadRow(refWrite, 'INFO'), sql: 3 });
+  // The latency floor of the stack on this machine: the same c=32 load on requests that touch no
+  // database. Their p99 is what no Express app here gets under, whatever it does per request.
+  log('floor: GET /healthz of the reference (Express only) and of Roster (its middleware chain), no database');
+  const refHealth = await load(ctx, ctx.reference, { method: 'GET', path: '/healthz', headers: {} }, refProbe);
+  record(ctx, { id: 'reference.healthz', title: 'reference GET /healthz (Express 5 alone, no database)', data: '-', target: 'INFO: the stack\'s latency floor', ...loadRow(refHealth, 'INFO'), sql: 0 });
+  const rosterHealth = await load(ctx, roster, { method: 'GET', path: '/healthz', headers: {} });
+  record(ctx, { id: 'roster.healthz', title: 'Roster GET /healthz (its middleware chain, no database)', data: '-', target: 'INFO: the stack\'s latency floor', ...loadRow(rosterHealth, 'INFO'), sql: 0 });
   // The reference stays up (idle, on the same core) to be re-measured beside the ratio scenarios.
   const rGet = refGet.rps;
   const rWrite = refWrite.rps;

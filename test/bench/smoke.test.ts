@@ -42,6 +42,8 @@ describe('benchmark harness (--smoke)', function () {
     for (const id of [
       'reference.get',
       'reference.write',
+      'reference.healthz',
+      'roster.healthz',
       'scim.group.get.excl.10k',
       'scim.group.get.excl.10-vs-big',
       'scim.users.filter.eq.10k',
