@@ -5,7 +5,8 @@ import { DomainError } from '../errors';
 import { userFields } from '../users/users.fields';
 import type { PeopleQuery } from './group';
 import { wildcardsCriteria } from './wildcards';
-import { toUserSummary, userSummaryColumns, type UserSummary, type UserSummaryRow } from '../users/user-rows';
+import type { UserSummary } from '../users/user';
+import { toUserSummary, userSummaryColumns, type UserSummaryRow } from '../users/user-rows';
 
 /**
  * The people of a group as Groups v2 sees them: users added directly, the group's owners and the

@@ -1,7 +1,7 @@
 import type { Db } from '../../db/knex';
 import type { Executor } from '../../db/transaction';
 import type { Principal } from '../principal';
-import type { UserSummary } from '../users/user-rows';
+import type { UserSummary } from '../users/user';
 import type { Group, GroupViewer, Page, PeopleQuery } from './group';
 import { isUuid } from '../ids';
 import { findPeoplePage, findPeoplePageOfPlainGroup, findRuleGroupIdsForUser, type PeopleScope } from './group-members.repository';

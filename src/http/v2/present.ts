@@ -1,5 +1,5 @@
 import type { Group } from '../../domain/groups/group';
-import type { UserSummary } from '../../domain/users/user-rows';
+import type { UserSummary } from '../../domain/users/user';
 
 export const GROUPS_PATH = '/api/v2/groups';
 
