@@ -6,7 +6,7 @@ import type { VersionCondition } from '../../domain/versions';
 import { invalidSyntax, invalidValue, ScimError, scimErrorOf } from './errors';
 import { groupMutationFromPatch, parsePatchRequest, patchUserDocument } from './patch';
 import { etagOf, userDocument, userInput } from './present';
-import { coerceResource, getKey, isObject, type Json, type JsonObject } from './resource';
+import { coerceResource, declaresSchema, getKey, isObject, type Json, type JsonObject } from './resource';
 import { SCHEMA } from './schemas';
 
 /** RFC 7644 §3.7: limits advertised in ServiceProviderConfig and enforced before any work. */
@@ -71,10 +71,7 @@ function substitute(value: unknown, ids: Map<string, string>): unknown {
 
 function parseOps(body: unknown): { ops: BulkOp[]; failOnErrors?: number } {
   if (!isObject(body)) throw invalidSyntax('the Bulk body must be a JSON object');
-  const schemas = body[getKey(body, 'schemas') ?? 'schemas'];
-  if (!Array.isArray(schemas) || !schemas.some((s) => typeof s === 'string' && s.toLowerCase() === SCHEMA.bulkRequest.toLowerCase())) {
-    throw invalidSyntax(`"schemas" must include ${SCHEMA.bulkRequest}`);
-  }
+  if (!declaresSchema(body, SCHEMA.bulkRequest)) throw invalidSyntax(`"schemas" must include ${SCHEMA.bulkRequest}`);
   const raw = body[getKey(body, 'Operations') ?? 'Operations'];
   if (!Array.isArray(raw)) throw invalidSyntax('"Operations" must be an array');
   if (raw.length > MAX_BULK_OPERATIONS) throw new ScimError(413, undefined, `the bulk request has more than maxOperations (${MAX_BULK_OPERATIONS}) operations`);

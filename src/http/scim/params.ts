@@ -3,7 +3,7 @@ import type { Criteria } from '../../domain/criteria';
 import type { VersionCondition } from '../../domain/versions';
 import { invalidSyntax, invalidValue, ScimError } from './errors';
 import { parseFilter } from './filter';
-import { getKey, parseAttributeList, type JsonObject } from './resource';
+import { declaresSchema, parseAttributeList, type JsonObject } from './resource';
 import { SCHEMA } from './schemas';
 
 /** Page size when the client gives none, and the most one page returns (ServiceProviderConfig). */
@@ -86,12 +86,7 @@ export function listParams(src: Record<string, unknown>): ListParams {
  */
 export function searchRequestParams(body: JsonObject | undefined): ListParams {
   const src = body ?? {};
-  const key = getKey(src, 'schemas');
-  const schemas = key === undefined ? undefined : src[key];
-  const urn = SCHEMA.searchRequest.toLowerCase();
-  if (!Array.isArray(schemas) || !schemas.every((s) => typeof s === 'string') || !schemas.some((s) => (s as string).toLowerCase() === urn)) {
-    throw invalidSyntax(`"schemas" must be an array of strings that includes ${SCHEMA.searchRequest}`);
-  }
+  if (!declaresSchema(src, SCHEMA.searchRequest, true)) throw invalidSyntax(`"schemas" must be an array of strings that includes ${SCHEMA.searchRequest}`);
   return listParams(src);
 }
 

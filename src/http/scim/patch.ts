@@ -2,7 +2,7 @@ import type { Criteria, Scalar } from '../../domain/criteria';
 import type { GroupMutation, MemberInput } from '../../domain/memberships/group-directory.service';
 import { invalidPath, invalidSyntax, invalidValue, mutability, noTarget } from './errors';
 import { canonicalPath, parseFilter } from './filter';
-import { coerceValue, getKey, isObject, type Json, type JsonObject } from './resource';
+import { coerceValue, declaresSchema, getKey, isObject, type Json, type JsonObject } from './resource';
 import { commonAttributes, findAttr, SCHEMA, type AttributeDef, type ResourceKind, resourceSchemas } from './schemas';
 
 /**
@@ -26,11 +26,7 @@ export const MAX_PATCH_OPERATIONS = 1000;
 /** Validates a PatchOp body and normalises its operations. */
 export function parsePatchRequest(body: unknown): PatchOperation[] {
   if (!isObject(body)) throw invalidSyntax('the PATCH body must be a JSON object');
-  const schemasKey = getKey(body, 'schemas');
-  const schemas = schemasKey ? body[schemasKey] : undefined;
-  if (!Array.isArray(schemas) || !schemas.some((s) => typeof s === 'string' && s.toLowerCase() === SCHEMA.patchOp.toLowerCase())) {
-    throw invalidSyntax(`"schemas" must include ${SCHEMA.patchOp}`);
-  }
+  if (!declaresSchema(body, SCHEMA.patchOp)) throw invalidSyntax(`"schemas" must include ${SCHEMA.patchOp}`);
   const opsKey = getKey(body, 'Operations');
   const ops = opsKey ? body[opsKey] : undefined;
   if (!Array.isArray(ops) || !ops.length) throw invalidSyntax('"Operations" must be a non-empty array');

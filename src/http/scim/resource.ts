@@ -23,6 +23,18 @@ export function getKey(obj: JsonObject, name: string): string | undefined {
   return Object.keys(obj).find((k) => k.toLowerCase() === lower);
 }
 
+/**
+ * Whether a message body's `schemas` (the key in any case) is an array naming `urn` (in any
+ * case), as a PatchOp, BulkRequest or SearchRequest must; with `onlyStrings`, an array of
+ * nothing but strings.
+ */
+export function declaresSchema(body: JsonObject, urn: string, onlyStrings = false): boolean {
+  const key = getKey(body, 'schemas');
+  const schemas = key === undefined ? undefined : body[key];
+  if (!Array.isArray(schemas) || (onlyStrings && !schemas.every((s) => typeof s === 'string'))) return false;
+  return schemas.some((s) => typeof s === 'string' && s.toLowerCase() === urn.toLowerCase());
+}
+
 /** Coerces one value to an attribute's type; undefined means "unassigned". */
 export function coerceValue(def: AttributeDef, value: unknown, path: string, ignoreReadOnly = true): Json | undefined {
   if (value === null || value === undefined) return undefined;
