@@ -67,6 +67,24 @@ describe('SCIM: attribute projection', () => {
     expect(only.body.groups).to.deep.equal([{ value: gid }]);
   });
 
+  it("projects each user's groups (in name order) on a whole list page, by index and by cursor", async () => {
+    const own = await scimTenant();
+    const ids: string[] = [];
+    for (const n of ['a', 'b', 'c']) ids.push((await own.scim.post('/Users', { schemas: [USER], userName: `${n}@example.com` }).expect(201)).body.id);
+    for (const name of ['Zulu', 'alpha', 'Mike']) await own.scim.post('/Groups', { schemas: [GROUP], displayName: name, members: [{ value: ids[0] }, ...(name === 'Mike' ? [{ value: ids[2] }] : [])] }).expect(201);
+    const expected = [
+      { schemas: [USER], id: ids[0], groups: [{ display: 'Mike' }, { display: 'Zulu' }, { display: 'alpha' }] },
+      { schemas: [USER], id: ids[1] },
+      { schemas: [USER], id: ids[2], groups: [{ display: 'Mike' }] },
+    ];
+    const byIndex = await own.scim.get(`/Users${qs({ attributes: 'groups.display', startIndex: 1, count: 3 })}`).expect(200);
+    expect(byIndex.body.Resources).to.deep.equal(expected);
+    const first = await own.scim.get(`/Users${qs({ attributes: 'groups.display', count: 1, cursor: '' })}`).expect(200);
+    expect(first.body.Resources).to.deep.equal(expected.slice(0, 1));
+    const rest = await own.scim.get(`/Users${qs({ attributes: 'groups.display', count: 2, cursor: first.body.nextCursor })}`).expect(200);
+    expect(rest.body.Resources).to.deep.equal(expected.slice(1));
+  });
+
   it('projects every resource of a list and of a search', async () => {
     const list = await t.scim.get(`/Users${qs({ attributes: 'userName', filter: 'userName eq "proj@example.com"' })}`).expect(200);
     expect(list.body.Resources).to.deep.equal([{ schemas: [USER, ENTERPRISE], id: uid, userName: 'proj@example.com' }]);

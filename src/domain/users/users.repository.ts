@@ -51,17 +51,25 @@ export interface UserPageRows {
 }
 
 /**
- * The direct groups of the row's user as a JSON array, for the select list of a page query:
- * one index probe (group_members_member_idx) per row inside the page's own statement, where
- * findGroupsOfUsers would be a second round trip.
+ * An aggregate over the direct groups `g` of one user, in name order (null when none): one column
+ * of a page (`alias`), computed per row by groupsSubquery or for the whole page by pageGroupsJoin.
  */
-function groupsColumn(db: Executor): Knex.Raw {
-  return db.raw(`(SELECT coalesce(json_agg(json_build_object('id', g.id, 'name', g.name) ORDER BY g.name), '[]'::json) ${GROUPS_OF_ROW}) AS member_of`);
+interface GroupsAggregate {
+  sql: string;
+  bindings: Knex.RawBinding[];
+  alias: 'member_of' | 'groups_text';
 }
 
-/** The FROM and WHERE of a subquery over the direct groups of the row `u`'s user (`g`). */
-const GROUPS_OF_ROW = `FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id
-       WHERE gm.tenant_id = u.tenant_id AND gm.member_kind = 'user' AND gm.member_id = u.id`;
+/** The direct groups as a JSON array of {id, name}. */
+const GROUPS_JSON: GroupsAggregate = { sql: `json_agg(json_build_object('id', g.id, 'name', g.name) ORDER BY g.name)`, bindings: [], alias: 'member_of' };
+
+/** The FROM of the direct groups `g` of a user through their memberships `gm`. */
+const GROUPS_FROM = 'FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id';
+
+/** The aggregate as a column of the row `u`: one index probe (group_members_member_idx) per row. */
+function groupsSubquery(db: Executor, agg: GroupsAggregate): Knex.Raw {
+  return db.raw(`(SELECT ${agg.sql} ${GROUPS_FROM} WHERE gm.tenant_id = u.tenant_id AND gm.member_kind = 'user' AND gm.member_id = u.id) AS ${agg.alias}`, agg.bindings);
+}
 
 /** The tenant's total a page's rows carry (tenantTotalColumn), if they carry it. */
 const tenantTotalOf = (rows: { tenant_total?: string | number }[]) => (rows.length && rows[0].tenant_total !== undefined ? Number(rows[0].tenant_total) : undefined);
@@ -99,13 +107,14 @@ function namesOneUser(query: UserListQuery): boolean {
 
 /**
  * The rows of one page of users in a deterministic order (sort attribute, then creation order),
- * with the given select list. The common case — creation order, no filter, by index or cursor —
- * takes two statements (plainPageRows); the rest one.
+ * with the given select list and, when given, the groups aggregate as one more column. The common
+ * case — creation order, no filter, by index or cursor — takes two statements (plainPageRows); the
+ * rest one.
  */
-async function findPageRows<R>(db: Executor, tenantId: string, query: UserListQuery, selectList: (string | Knex.Raw)[]): Promise<R[]> {
-  if (!query.sortBy && !query.criteria && query.userName === undefined) return plainPageRows<R>(db, tenantId, query, selectList);
+async function findPageRows<R>(db: Executor, tenantId: string, query: UserListQuery, selectList: (string | Knex.Raw)[], groups?: GroupsAggregate): Promise<R[]> {
+  if (!query.sortBy && !query.criteria && query.userName === undefined) return plainPageRows<R>(db, tenantId, query, selectList, groups);
   const backwards = query.beforeSeq !== undefined;
-  const q = filtered(db, tenantId, query).select(selectList);
+  const q = filtered(db, tenantId, query).select([...selectList, ...(groups ? [groupsSubquery(db, groups)] : [])]);
   const dir = query.sortOrder === 'desc' ? 'desc' : 'asc';
   if (query.afterSeq !== undefined) q.where('u.seq', '>', query.afterSeq);
   if (query.beforeSeq !== undefined) q.where('u.seq', '<', query.beforeSeq);
@@ -119,14 +128,11 @@ async function findPageRows<R>(db: Executor, tenantId: string, query: UserListQu
 /**
  * A page in creation order, by index or cursor: first the page's positions, from an index-only
  * scan of (tenant_id, seq), so the rows an offset skips are never fetched; then those rows by
- * position. The second statement is kept prepared: planning it (its groups subquery) cost about
- * as much as running it, and it has one good plan whatever its values — the positions' unique
- * index — since its tenant condition is written so no index can serve it (a plan made without
- * the values could otherwise pick the tenant's index and filter a big tenant's every user). The
- * first stays unnamed: such a plan could sort all of a big tenant's users (see readRows). A user
- * deleted between the two leaves a gap, so the page is read again (at most twice more).
+ * position (pageRowsAt). The first stays unnamed: a plan made without its values could sort all of
+ * a big tenant's users (see readRows). A user deleted between the two leaves a gap, so the page is
+ * read again (at most twice more).
  */
-async function plainPageRows<R>(db: Executor, tenantId: string, query: UserListQuery, selectList: (string | Knex.Raw)[]): Promise<R[]> {
+async function plainPageRows<R>(db: Executor, tenantId: string, query: UserListQuery, selectList: (string | Knex.Raw)[], groups?: GroupsAggregate): Promise<R[]> {
   const backwards = query.beforeSeq !== undefined;
   const positions = db('users').select('seq').where('tenant_id', tenantId);
   if (query.afterSeq !== undefined) positions.where('seq', '>', query.afterSeq);
@@ -135,21 +141,45 @@ async function plainPageRows<R>(db: Executor, tenantId: string, query: UserListQ
   for (let attempt = 1; ; attempt++) {
     const seqs = (await readRows<{ seq: string | number }>(db, positions)).map((r) => String(r.seq));
     if (!seqs.length) return [];
-    const rows = db('users as u')
-      .select(selectList)
-      .whereRaw('u.seq = ANY(?::bigint[])', [seqs])
-      .whereRaw('u.tenant_id IS NOT DISTINCT FROM ?::uuid', [tenantId])
-      .orderBy('u.seq');
-    const found = await readRows<R>(db, rows, { prepared: true });
+    const found = await readRows<R>(db, pageRowsAt(db, tenantId, seqs, selectList, groups), { prepared: true });
     if (found.length === seqs.length || attempt === 3) return found;
   }
+}
+
+/**
+ * The users at the given positions, in position order, as `u` for the select list. Kept prepared:
+ * planning it cost about as much as running it, and it has one good plan whatever its values — the
+ * positions' unique index — since its tenant condition is written so no index can serve it (a plan
+ * made without the values could otherwise pick the tenant's index and filter a big tenant's every
+ * user). The groups of the whole page are aggregated in one pass (their memberships found by the
+ * page's ids) and joined: measured on a page of 100 users of a 1,050,000-user tenant, ~0.5 ms of
+ * PostgreSQL's time against ~1.4 ms for a subquery per row (groupsSubquery), whose plan built a
+ * hash table for every user.
+ */
+function pageRowsAt(db: Executor, tenantId: string, seqs: string[], selectList: (string | Knex.Raw)[], groups?: GroupsAggregate): Knex.QueryBuilder {
+  const q = db
+    .with('u', (page) => page.select('*').from('users').whereRaw('seq = ANY(?::bigint[])', [seqs]).whereRaw('tenant_id IS NOT DISTINCT FROM ?::uuid', [tenantId]))
+    .from('u')
+    .select(selectList)
+    .orderBy('u.seq');
+  if (!groups) return q;
+  // The memberships' tenant is the page users' own, so the only way to them is through each
+  // user's id (group_members_member_idx), never a scan of the tenant's every membership.
+  const perUser = db.raw(
+    `(SELECT gm.member_id, ${groups.sql} AS ${groups.alias}
+       FROM u AS pu JOIN group_members gm ON gm.tenant_id = pu.tenant_id AND gm.member_kind = 'user' AND gm.member_id = pu.id
+       CROSS JOIN LATERAL (SELECT g.id, g.name FROM groups g WHERE g.tenant_id = gm.tenant_id AND g.id = gm.group_id OFFSET 0) g
+       GROUP BY gm.member_id) AS gt`,
+    groups.bindings,
+  );
+  return q.select(`gt.${groups.alias}`).leftJoin(perUser, 'gt.member_id', 'u.id');
 }
 
 /** One page of users (see findPageRows), with each one's direct groups and the tenant's total when asked for. */
 export async function findUserPage(db: Executor, tenantId: string, query: UserListQuery): Promise<UserPageRows> {
   if (query.limit <= 0) return { users: [], groups: query.withGroups ? new Map() : undefined };
-  const extra = [...(query.withGroups ? [groupsColumn(db)] : []), ...(query.withTenantTotal ? [tenantTotalColumn(db, tenantId)] : [])];
-  const rows = await findPageRows<PageRow>(db, tenantId, query, [...columns.map((c) => `u.${c}`), ...extra]);
+  const extra = query.withTenantTotal ? [tenantTotalColumn(db, tenantId)] : [];
+  const rows = await findPageRows<PageRow>(db, tenantId, query, [...columns.map((c) => `u.${c}`), ...extra], query.withGroups ? GROUPS_JSON : undefined);
   return toPage(rows, query.withGroups);
 }
 
@@ -187,10 +217,9 @@ export async function findUserTextPage(db: Executor, tenantId: string, query: Us
     db.raw('(u.resource -> ?::text) IS NOT NULL AS has_key', [format.key ?? '']),
     db.raw(`${isoText('u.created_at')} AS created`),
     db.raw(`${isoText('u.updated_at')} AS last_modified`),
-    ...(format.groups ? [groupsTextColumn(db, format.groups)] : []),
     ...(query.withTenantTotal ? [tenantTotalColumn(db, tenantId)] : []),
   ];
-  const rows = await findPageRows<TextRow>(db, tenantId, query, selectList);
+  const rows = await findPageRows<TextRow>(db, tenantId, query, selectList, format.groups ? groupsText(format.groups) : undefined);
   const users = rows.map(
     (r): UserText => ({
       id: r.id,
@@ -210,12 +239,13 @@ export async function findUserTextPage(db: Executor, tenantId: string, query: Us
   return { users, tenantTotal: tenantTotalOf(rows) };
 }
 
-/** The direct groups of the row's user, each written with the template, in name order (null when none). */
-function groupsTextColumn(db: Executor, t: MemberTemplate): Knex.Raw {
-  return db.raw(
-    `(SELECT string_agg(?::text || g.id::text || ?::text || g.id::text || ?::text || ?::text || to_json(g.name)::text || ?::text, ',' ORDER BY g.name) ${GROUPS_OF_ROW}) AS groups_text`,
-    [t.beforeId, t.betweenIds, t.afterIds, t.beforeDisplay, t.end],
-  );
+/** The direct groups, each written with the template, in name order. */
+function groupsText(t: MemberTemplate): GroupsAggregate {
+  return {
+    sql: `string_agg(?::text || g.id::text || ?::text || g.id::text || ?::text || ?::text || to_json(g.name)::text || ?::text, ',' ORDER BY g.name)`,
+    bindings: [t.beforeId, t.betweenIds, t.afterIds, t.beforeDisplay, t.end],
+    alias: 'groups_text',
+  };
 }
 
 export async function countUsers(db: Executor, tenantId: string, query: UserListQuery): Promise<number> {
