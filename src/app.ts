@@ -29,7 +29,7 @@ import { oauthErrorHandler, tokenHandler } from './http/oauth/token.handler';
 import { scimErrorHandler } from './http/scim/errors';
 import { scimMediaType } from './http/scim/media';
 import { scimRouter } from './http/scim/router';
-import { VALIDATES_RESPONSES } from './http/scim/stream';
+import { VALIDATES_RESPONSES } from './http/common/json-text';
 import { cacheOpenApiRouteMatchers, narrowOpenApiRouteLookup } from './http/common/route-matcher-cache';
 import { loadSpec } from './spec';
 

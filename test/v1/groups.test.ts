@@ -1,8 +1,12 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import supertest from 'supertest';
+import { buildApp } from '../../src/app';
 import { testContext } from '../helpers/context';
 import { newTenant, type TestTenant } from '../helpers/factories';
 import { api, bearer } from '../helpers/http';
+import { expectSpecResponse } from '../helpers/spec-response';
 
 describe('Groups v1: /api/v1/groups', () => {
   let t: TestTenant;
@@ -197,6 +201,54 @@ describe('Groups v1: /api/v1/groups', () => {
       await bulk([]).expect(400);
       await bulk({ ids: [1] }).expect(400);
       await bulk(['abc']).expect(400);
+    });
+  });
+
+  describe('groups written as text (v1GroupText), as production sends them', () => {
+    // The app as in production: responses not checked, so the text goes out as it is.
+    const raw = () => buildApp({ ...testContext().deps, config: { ...testContext().deps.config, validateResponses: false } }, pino({ level: 'silent' }));
+    const text = (req: supertest.Test) =>
+      req.buffer(true).parse((res, done) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => done(null, body));
+      });
+
+    it('sends each group and each list page as the validated app answers them, members in ascending order', async () => {
+      const users = [await t.user(), await t.user(), await t.user()];
+      const odd = 'Ünïcödé "quoted" \\ tab\t 😀 </script>';
+      const made = (await create({ name: odd, description: 'line\nbreak', wildcards: ['*@acme.test'], users: [users[2].seq, users[0].seq, users[1].seq] }).expect(201)).body;
+      await create({ name: 'Empty', description: null }).expect(201);
+      const app = raw();
+      for (const path of [`/api/v1/groups/${made.groupId}`, '/api/v1/groups/', '/api/v1/groups/?page=0&pageSize=1']) {
+        const res = await text(supertest(app).get(path).set(bearer(admin))).expect(200);
+        expect(res.headers['content-type']).to.equal('application/json; charset=utf-8');
+        expect(Number(res.headers['content-length'])).to.equal(Buffer.byteLength(res.body as string));
+        const parsed = JSON.parse(res.body as string);
+        expect(parsed).to.deep.equal((await api().get(path).set(bearer(admin)).expect(200)).body);
+        await expectSpecResponse('get', path.replace(/\?.*/, ''), 200, parsed, 'application/json');
+      }
+      const one = JSON.parse((await text(supertest(app).get(`/api/v1/groups/${made.groupId}`).set(bearer(admin))).expect(200)).body as string);
+      expect(one).to.deep.equal({ groupId: made.groupId, pid, name: odd, description: 'line\nbreak', membershipCount: 3, wildcards: ['*@acme.test'], users: users.map((u) => u.seq).sort((a, b) => a - b) });
+      const all = JSON.parse((await text(supertest(app).get('/api/v1/groups/').set(bearer(admin))).expect(200)).body as string);
+      expect(all.map((g: { name: string; membershipCount: number; users: number[]; description: string | null }) => [g.name, g.membershipCount, g.users.length, g.description])).to.deep.equal([
+        [odd, 3, 3, 'line\nbreak'],
+        ['Empty', 0, 0, null],
+      ]);
+    });
+
+    it('answers a create (201) and a replace (200) the same way', async () => {
+      const u = await t.user();
+      const app = raw();
+      const created = await text(supertest(app).post('/api/v1/groups/').set(bearer(admin)).send({ name: 'Texts', users: [u.seq] })).expect(201);
+      expect(created.headers['content-type']).to.equal('application/json; charset=utf-8');
+      const doc = JSON.parse(created.body as string);
+      expect(doc).to.deep.equal({ groupId: doc.groupId, pid, name: 'Texts', description: null, membershipCount: 1, wildcards: [], users: [u.seq] });
+      await expectSpecResponse('post', '/api/v1/groups/', 201, doc, 'application/json');
+      const replaced = JSON.parse((await text(supertest(app).put(`/api/v1/groups/${doc.groupId}`).set(bearer(admin)).send({ description: 'now', users: [] })).expect(200)).body as string);
+      expect(replaced).to.deep.equal({ ...doc, description: 'now', membershipCount: 0, users: [] });
+      await expectSpecResponse('put', `/api/v1/groups/${doc.groupId}`, 200, replaced, 'application/json');
     });
   });
 });

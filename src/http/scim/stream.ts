@@ -111,22 +111,6 @@ export async function sendDocument(res: Response, status: number, doc: JsonObjec
   }
 }
 
-/** The app setting that tells whether responses are checked against the spec (app.ts sets it). */
-export const VALIDATES_RESPONSES = 'roster validates responses';
-
-/**
- * Sends a JSON document already written as text (a SCIM user list: presentUserText). Where the
- * app checks responses against the spec (tests), the text is parsed and sent with `res.json`, so
- * the validator's hook sees it like any other body; elsewhere the text goes as it is.
- */
-export function sendJsonText(res: Response, status: number, text: string): void {
-  if (res.app.get(VALIDATES_RESPONSES) === true) {
-    res.status(status).json(JSON.parse(text));
-    return;
-  }
-  res.status(status).set('Content-Type', 'application/scim+json').send(text);
-}
-
 /** Whether a resource, or a ListResponse's resources, hold streamed members. */
 function holdsStreamedMembers(doc: JsonObject): boolean {
   if (doc.members instanceof StreamedMembers) return true;

@@ -8,7 +8,7 @@ import { parsePatchRequest, patchUserDocument } from './patch';
 import { etagOf, jsonInner, listResponse, listResponseText, presentUser, presentUserText, scimBase, scimGroupRefTemplate, userDocument, userInput } from './present';
 import { coerceResource, parseAttributeList, project, wants, type JsonObject } from './resource';
 import { SCHEMA } from './schemas';
-import { sendJsonText } from './stream';
+import { sendJsonText } from '../common/json-text';
 
 /** attributes/excludedAttributes of a request (query string). */
 export function projectionOf(req: Request) {
@@ -102,7 +102,7 @@ async function searchUsersText(services: Services, p: Principal, req: Request, p
 /** Answers a user list/search: as text when its documents are whole, else projected objects. */
 async function sendUserList(services: Services, req: Request, res: Response, params: ListParams): Promise<void> {
   const p = principalOf(req);
-  if (wholeDocuments(params)) sendJsonText(res, 200, await searchUsersText(services, p, req, params));
+  if (wholeDocuments(params)) sendJsonText(res, 200, await searchUsersText(services, p, req, params), 'application/scim+json');
   else res.status(200).json(await searchUsers(services, p, req, params));
 }
 

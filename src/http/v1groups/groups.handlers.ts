@@ -4,7 +4,8 @@ import type { DirectoryService } from '../../domain/directory/directory.service'
 import { InvalidInput, NotFound } from '../../domain/errors';
 import type { GroupChanges } from '../../domain/groups/group';
 import { GroupInaccessible, type PermissionsService } from '../../domain/permissions/permissions.service';
-import { presentEffective, presentPermission, presentV1Group } from './present';
+import { sendJsonText } from '../common/json-text';
+import { presentEffective, presentPermission, v1GroupText } from './present';
 
 export const DEFAULT_PAGE_SIZE = 500;
 
@@ -32,9 +33,10 @@ export function v1Handlers(directory: DirectoryService, permissions: Permissions
     return group;
   }
 
-  async function present(req: Request, groupId: string) {
+  /** Sends the group in the v1 shape, its members included (v1GroupText). */
+  async function sendGroup(req: Request, res: Response, status: number, groupId: string) {
     const page = await directory.summaries(principalOf(req), { offset: 0, limit: 1, ids: [groupId] });
-    return presentV1Group(page.pid, page.items[0]);
+    sendJsonText(res, status, v1GroupText(page.pid, page.items[0]), 'application/json');
   }
 
   function checkGroupIdMatches(req: Request, seq: number) {
@@ -50,18 +52,18 @@ export function v1Handlers(directory: DirectoryService, permissions: Permissions
       const pageSize = Number(req.query.pageSize ?? DEFAULT_PAGE_SIZE);
       const result = await directory.summaries(principalOf(req), { offset: page * pageSize, limit: pageSize });
       res.set('X-Total-Count', String(result.total));
-      res.json(result.items.map((g) => presentV1Group(result.pid, g)));
+      sendJsonText(res, 200, `[${result.items.map((g) => v1GroupText(result.pid, g)).join(',')}]`, 'application/json');
     },
 
     async create(req: Request, res: Response) {
       const p = principalOf(req);
       const users = req.body.users === undefined ? undefined : await directory.userIdsOf(p, req.body.users);
       const group = await directory.createGroup(p, { ...changesOf(req.body), name: req.body.name }, users);
-      res.status(201).json(await present(req, group.id));
+      await sendGroup(req, res, 201, group.id);
     },
 
     async get(req: Request, res: Response) {
-      res.json(await present(req, (await groupOf(req)).id));
+      await sendGroup(req, res, 200, (await groupOf(req)).id);
     },
 
     async update(req: Request, res: Response) {
@@ -70,7 +72,7 @@ export function v1Handlers(directory: DirectoryService, permissions: Permissions
       checkGroupIdMatches(req, group.seq);
       const users = req.body.users === undefined ? undefined : await directory.userIdsOf(p, req.body.users);
       await directory.updateGroup(p, group.id, changesOf(req.body), users);
-      res.json(await present(req, group.id));
+      await sendGroup(req, res, 200, group.id);
     },
 
     async remove(req: Request, res: Response) {

@@ -2,17 +2,15 @@ import type { GroupSummaryRow } from '../../domain/directory/directory.repositor
 import type { ObjectPermission } from '../../domain/permissions/catalogue';
 import type { EffectivePermissions } from '../../domain/permissions/permissions.service';
 
-/** A group in the v1 shape: integer groupId (seq), the tenant's pid, direct user members by integer id. */
-export function presentV1Group(pid: number, g: GroupSummaryRow) {
-  return {
-    groupId: g.seq,
-    pid,
-    name: g.name,
-    description: g.description,
-    membershipCount: g.userSeqs.length,
-    wildcards: g.wildcards,
-    users: g.userSeqs,
-  };
+/**
+ * A group in the v1 shape, as JSON text: integer groupId (seq), the tenant's pid, the direct user
+ * members by integer id, their list copied as PostgreSQL wrote it (findGroupSummaries).
+ */
+export function v1GroupText(pid: number, g: GroupSummaryRow): string {
+  return (
+    `{"groupId":${g.seq},"pid":${pid},"name":${JSON.stringify(g.name)},"description":${JSON.stringify(g.description)},` +
+    `"membershipCount":${g.membershipCount},"wildcards":${JSON.stringify(g.wildcards)},"users":[${g.usersText}]}`
+  );
 }
 
 /** A permission object; object ids are integers on the way out, whatever form they came in. */
