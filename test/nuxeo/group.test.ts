@@ -1,8 +1,12 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import supertest from 'supertest';
+import { buildApp } from '../../src/app';
 import { testContext } from '../helpers/context';
 import { newTenant, type TestTenant } from '../helpers/factories';
 import { api, bearer } from '../helpers/http';
+import { expectSpecResponse } from '../helpers/spec-response';
 
 describe('Group entities: /group', () => {
   let t: TestTenant;
@@ -174,6 +178,44 @@ describe('Group entities: /group', () => {
       await api().post(`/group/crew/user/${foreign.id}`).set(bearer(admin)).expect(404);
       await api().delete('/group/crew/user/nobody').set(bearer(admin)).expect(404);
       await api().delete('/group/nope/user/nobody').set(bearer(admin)).expect(404);
+    });
+  });
+
+  describe('entities written as text (groupEntityText), as production sends them', () => {
+    it('sends the entity the validated app answers, member users in creation order as PostgreSQL wrote them', async () => {
+      const odd = ['zoë "quoted" \\ back', 'tab\there </script>', 'plain'];
+      const users = [];
+      for (const userName of odd) users.push(await t.user({ userName }));
+      await create({ 'entity-type': 'group', id: 'parent' }).expect(201);
+      await create({ 'entity-type': 'group', id: 'child' }).expect(201);
+      const made = { 'entity-type': 'group', id: 'crew "1"', properties: { grouplabel: 'Crew ü', costCenter: 'CC-7', nested: { a: [1, null] } }, memberUsers: [odd[2], odd[0], odd[1]], memberGroups: ['child'], parentGroups: ['parent'] };
+      await create(made).expect(201);
+      // The app as in production: responses not checked, so the text goes out as it is.
+      const app = buildApp({ ...testContext().deps, config: { ...testContext().deps.config, validateResponses: false } }, pino({ level: 'silent' }));
+      for (const fetch of ['memberUsers,memberGroups,parentGroups', 'memberUsers', 'parentGroups', '']) {
+        const path = `/group/${encodeURIComponent(made.id)}`;
+        const res = await supertest(app)
+          .get(path)
+          .set(bearer(admin))
+          .set('fetch.group', fetch)
+          .buffer(true)
+          .parse((r, done) => {
+            let body = '';
+            r.setEncoding('utf8');
+            r.on('data', (chunk: string) => (body += chunk));
+            r.on('end', () => done(null, body));
+          })
+          .expect(200);
+        expect(res.headers['content-type']).to.equal('application/json; charset=utf-8');
+        const parsed = JSON.parse(res.body as string);
+        expect(parsed).to.deep.equal((await get(made.id, fetch || undefined).expect(200)).body);
+        await expectSpecResponse('get', path, 200, parsed, 'application/json');
+        if (fetch.startsWith('memberUsers')) expect(parsed.memberUsers).to.deep.equal(odd);
+        else expect(parsed).to.not.have.property('memberUsers');
+        expect(Object.keys(parsed)).to.deep.equal(['entity-type', 'id', 'properties', ...fetch.split(',').filter(Boolean)]);
+      }
+      const none = JSON.parse((await supertest(app).get('/group/child').set(bearer(admin)).set('fetch.group', 'memberUsers')).text);
+      expect(none.memberUsers).to.deep.equal([]);
     });
   });
 });

@@ -127,14 +127,20 @@ export async function findUserBriefsByRefs(db: Executor, tenantId: string, refs:
   return out;
 }
 
-/** User names of a group's direct user members, ordered. */
-export async function findMemberUserNames(db: Executor, tenantId: string, groupId: string): Promise<string[]> {
-  const rows: { user_name: string }[] = await db('group_members as gm')
+/**
+ * The user names of a group's direct user members in creation order, as the text of a JSON array
+ * written by PostgreSQL: a group of a million members is one text of its size, not a million rows
+ * made into objects.
+ */
+export async function findMemberUserNamesJson(db: Executor, tenantId: string, groupId: string): Promise<string> {
+  // Sorted before the aggregate, whose own sort then finds them in order (as findGroupSummaries).
+  const members = db('group_members as gm')
     .join('users as u', (j) => j.on('u.tenant_id', 'gm.tenant_id').andOn('u.id', 'gm.member_id'))
-    .select('u.user_name')
+    .select(db.raw('to_json(u.user_name)::text AS name'), 'u.seq')
     .where({ 'gm.tenant_id': tenantId, 'gm.group_id': groupId, 'gm.member_kind': 'user' })
     .orderBy('u.seq');
-  return rows.map((r) => r.user_name);
+  const [row] = await db.from(members.as('m')).select(db.raw(`'[' || coalesce(string_agg(m.name, ',' ORDER BY m.seq), '') || ']' AS names`));
+  return (row as { names: string }).names;
 }
 
 /** A group's direct group members, or the groups it is directly a member of. */
@@ -193,9 +199,11 @@ export async function findGroupSummaries(db: Executor, tenantId: string, page: {
   const q = db('groups as g')
     .select('g.id', 'g.seq', 'g.name', 'g.description', 'g.wildcards', 'm.users_text', 'm.membership_count')
     .joinRaw(
-      `CROSS JOIN LATERAL (SELECT coalesce(string_agg(u.seq::text, ',' ORDER BY u.seq), '') AS users_text, count(*) AS membership_count
-                             FROM group_members gm JOIN users u ON u.tenant_id = gm.tenant_id AND u.id = gm.member_id
-                            WHERE gm.tenant_id = g.tenant_id AND gm.group_id = g.id AND gm.member_kind = 'user') m`,
+      // The members come sorted into the aggregate, whose own sort then finds them in order
+      // (measured on 1,000,000 members: ~1.0 s against ~1.3 s with the aggregate's sort alone).
+      `CROSS JOIN LATERAL (SELECT coalesce(string_agg(s.seq::text, ',' ORDER BY s.seq), '') AS users_text, count(*) AS membership_count
+                             FROM (SELECT u.seq FROM group_members gm JOIN users u ON u.tenant_id = gm.tenant_id AND u.id = gm.member_id
+                                    WHERE gm.tenant_id = g.tenant_id AND gm.group_id = g.id AND gm.member_kind = 'user' ORDER BY u.seq) s) m`,
     )
     .where('g.tenant_id', tenantId)
     .orderBy('g.seq')

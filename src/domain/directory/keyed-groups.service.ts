@@ -8,7 +8,7 @@ import type { Principal } from '../principal';
 import {
   findGroupBriefByKeyOrId,
   findGroupBriefsByKeysOrIds,
-  findMemberUserNames,
+  findMemberUserNamesJson,
   findRelatedGroups,
   findUserBriefsByRefs,
   lockGroup,
@@ -42,7 +42,8 @@ export interface KeyedGroup {
 }
 
 export interface GroupRelations {
-  memberUsers?: string[];
+  /** The member user names as the text of a JSON array (findMemberUserNamesJson). */
+  memberUsersJson?: string;
   memberGroups?: string[];
   parentGroups?: string[];
 }
@@ -159,7 +160,7 @@ export function keyedGroupsService(db: Db) {
     /** The member and parent lists asked for (user names; group ids). */
     async relations(p: Principal, groupId: string, wanted: Set<'memberUsers' | 'memberGroups' | 'parentGroups'>): Promise<GroupRelations> {
       const out: GroupRelations = {};
-      if (wanted.has('memberUsers')) out.memberUsers = await findMemberUserNames(db, p.tenantId, groupId);
+      if (wanted.has('memberUsers')) out.memberUsersJson = await findMemberUserNamesJson(db, p.tenantId, groupId);
       if (wanted.has('memberGroups')) out.memberGroups = (await findRelatedGroups(db, p.tenantId, groupId, 'members')).map(refOf);
       if (wanted.has('parentGroups')) out.parentGroups = (await findRelatedGroups(db, p.tenantId, groupId, 'parents')).map(refOf);
       return out;

@@ -2,7 +2,8 @@ import type { Request, Response } from 'express';
 import { principalOf } from '../../auth/require-rights';
 import { RESERVED_PROPERTIES, type KeyedGroup, type KeyedGroupInput, type KeyedGroupsService } from '../../domain/directory/keyed-groups.service';
 import { InvalidInput } from '../../domain/errors';
-import { presentGroupEntity } from './present';
+import { sendJsonText } from '../common/json-text';
+import { groupEntityText } from './present';
 
 const FETCHABLE = ['memberUsers', 'memberGroups', 'parentGroups'] as const;
 type Fetchable = (typeof FETCHABLE)[number];
@@ -53,7 +54,7 @@ function inputOf(body: Record<string, unknown>): KeyedGroupInput {
 export function nuxeoHandlers(groups: KeyedGroupsService) {
   async function send(req: Request, res: Response, status: number, entity: KeyedGroup) {
     const relations = await groups.relations(principalOf(req), entity.group.id, fetched(req));
-    res.status(status).json(presentGroupEntity(entity, relations));
+    sendJsonText(res, status, groupEntityText(entity, relations), 'application/json');
   }
 
   return {
