@@ -192,8 +192,8 @@ export interface GroupSummaryRow {
 /**
  * A page of v1 group summaries, in group order. Each group's user members come as one text
  * (`string_agg` of their seqs) with their count, from one aggregate per group: a group of a million
- * members is ~7 MB of text, not a million-element array (measured on a 100,000-member group:
- * 0.20–0.28 s and +6–10 MiB of RSS for a GET as an array of numbers, see bench/HISTORY.md).
+ * members is ~7 MB of text, not a million-element array (a GET of one, measured: 1.8–2.1 s and
+ * a peak RSS of 169–175 MiB, against 2.1–2.3 s and 195–228 MiB as an array; bench/HISTORY.md).
  */
 export async function findGroupSummaries(db: Executor, tenantId: string, page: { offset: number; limit: number; ids?: string[] }): Promise<GroupSummaryRow[]> {
   const q = db('groups as g')
