@@ -3,12 +3,12 @@ import { principalOf } from '../../auth/require-rights';
 import type { Services } from '../../container';
 import type { Principal } from '../../domain/principal';
 import type { User, UserGroupRef, UserListQuery } from '../../domain/users/user';
+import { sendJsonText } from '../common/json-text';
 import { encodeCursor, ifMatch, listParams, notModified, searchRequestParams, type ListParams } from './params';
 import { parsePatchRequest, patchUserDocument } from './patch';
 import { etagOf, jsonInner, listResponse, listResponseText, presentUser, presentUserText, scimBase, scimGroupRefTemplate, userDocument, userInput } from './present';
 import { coerceResource, parseAttributeList, project, wants, type JsonObject } from './resource';
 import { SCHEMA } from './schemas';
-import { sendJsonText } from '../common/json-text';
 
 /** attributes/excludedAttributes of a request (query string). */
 export function projectionOf(req: Request) {
