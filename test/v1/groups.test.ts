@@ -3,10 +3,13 @@ import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import supertest from 'supertest';
 import { buildApp } from '../../src/app';
+import type { GroupSummaryRow } from '../../src/domain/directory/directory.repository';
+import { directoryService } from '../../src/domain/directory/directory.service';
 import { testContext } from '../helpers/context';
 import { newTenant, type TestTenant } from '../helpers/factories';
 import { api, bearer } from '../helpers/http';
 import { expectSpecResponse } from '../helpers/spec-response';
+import { statementsOf } from '../helpers/statements';
 
 describe('Groups v1: /api/v1/groups', () => {
   let t: TestTenant;
@@ -224,7 +227,11 @@ describe('Groups v1: /api/v1/groups', () => {
       for (const path of [`/api/v1/groups/${made.groupId}`, '/api/v1/groups/', '/api/v1/groups/?page=0&pageSize=1']) {
         const res = await text(supertest(app).get(path).set(bearer(admin))).expect(200);
         expect(res.headers['content-type']).to.equal('application/json; charset=utf-8');
-        expect(Number(res.headers['content-length'])).to.equal(Buffer.byteLength(res.body as string));
+        // A group goes as one text; a list page as it is read (chunked), its total in the header.
+        if (path.includes('?') || path.endsWith('groups/')) {
+          expect(res.headers['transfer-encoding']).to.equal('chunked');
+          expect(res.headers['x-total-count']).to.equal('2');
+        } else expect(Number(res.headers['content-length'])).to.equal(Buffer.byteLength(res.body as string));
         const parsed = JSON.parse(res.body as string);
         expect(parsed).to.deep.equal((await api().get(path).set(bearer(admin)).expect(200)).body);
         await expectSpecResponse('get', path.replace(/\?.*/, ''), 200, parsed, 'application/json');
@@ -236,6 +243,40 @@ describe('Groups v1: /api/v1/groups', () => {
         [odd, 3, 3, 'line\nbreak'],
         ['Empty', 0, 0, null],
       ]);
+    });
+
+    it('reads a list page a chunk of groups at a time, by their member counts, and sends the groups in order', async () => {
+      const users = await Promise.all(Array.from({ length: 5 }, () => t.user()));
+      const sizes = [3, 0, 1, 5, 2, 0, 4];
+      for (const [i, n] of sizes.entries()) await create({ name: `chunked ${i}`, users: users.slice(0, n).map((u) => u.seq) }).expect(201);
+      const directory = directoryService(testContext().deps.db);
+      const whole = await directory.summaries(t.admin, { offset: 1, limit: 6 });
+      for (const [perRead, expected] of [
+        // Groups gather while their stored member counts fit; a bigger one goes alone.
+        [4, [[0, 1], [2], [3, 4], [5]]],
+        [6, [[0, 1, 2], [3, 4, 5]]],
+        [100, [[0, 1, 2, 3, 4, 5]]],
+        [0, [[0], [1], [2], [3], [4], [5]]],
+      ] as const) {
+        const list = await directory.summaryList(t.admin, { offset: 1, limit: 6 }, perRead);
+        expect(list).to.include({ pid, total: 7 });
+        const chunks: GroupSummaryRow[][] = [];
+        const { sql } = await statementsOf(async () => {
+          for await (const chunk of list.chunks) chunks.push(chunk);
+        });
+        expect(chunks.map((c) => c.map((g) => whole.items.findIndex((w) => w.id === g.id))), `${perRead} members per read`).to.deep.equal(expected);
+        expect(chunks.flat()).to.deep.equal(whole.items);
+        // One statement per chunk that holds a group with members.
+        expect(sql, sql.join('\n')).to.have.length(expected.filter((c) => c.some((i) => sizes[i + 1] > 0)).length);
+      }
+      // The app sends what the chunks hold, the same as the validated app, members in ascending order.
+      const res = await text(supertest(raw()).get('/api/v1/groups/?page=0&pageSize=7').set(bearer(admin))).expect(200);
+      const parsed = JSON.parse(res.body as string) as { name: string; users: number[]; membershipCount: number }[];
+      expect(parsed).to.deep.equal((await api().get('/api/v1/groups/?page=0&pageSize=7').set(bearer(admin)).expect(200)).body);
+      expect(parsed.map((g) => [g.name, g.membershipCount, g.users])).to.deep.equal(
+        sizes.map((n, i) => [`chunked ${i}`, n, users.slice(0, n).map((u) => u.seq).sort((a, b) => a - b)]),
+      );
+      await expectSpecResponse('get', '/api/v1/groups/', 200, parsed, 'application/json');
     });
 
     it('answers a create (201) and a replace (200) the same way', async () => {

@@ -190,36 +190,57 @@ export interface GroupSummaryRow {
 }
 
 /**
- * A page of v1 group summaries, in group order. Each group's user members come as one text
- * (`string_agg` of their seqs) with their count, from one aggregate per group: a group of a million
- * members is ~7 MB of text, not a million-element array (a GET of one, measured: 1.8–2.1 s and
- * a peak RSS of 169–175 MiB, against 2.1–2.3 s and 195–228 MiB as an array; bench/HISTORY.md).
+ * The direct user members of the group `g` as v1 shows them, for a CROSS JOIN LATERAL named `m`:
+ * their integer ids (seq) in ascending order as one text (`string_agg`) and their count. A group of
+ * a million members is ~7 MB of text, not a million-element array (a GET of one, measured:
+ * 1.8–2.1 s and a peak RSS of 169–175 MiB, against 2.1–2.3 s and 195–228 MiB as an array;
+ * bench/HISTORY.md). The members come sorted into the aggregate, whose own sort then finds them
+ * in order (measured on 1,000,000 members: ~1.0 s against ~1.3 s with the aggregate's sort alone).
  */
+const USERS_TEXT_OF_G = `CROSS JOIN LATERAL (SELECT coalesce(string_agg(s.seq::text, ',' ORDER BY s.seq), '') AS users_text, count(*) AS membership_count
+                           FROM (SELECT u.seq FROM group_members gm JOIN users u ON u.tenant_id = gm.tenant_id AND u.id = gm.member_id
+                                  WHERE gm.tenant_id = g.tenant_id AND gm.group_id = g.id AND gm.member_kind = 'user' ORDER BY u.seq) s) m`;
+
+type SummaryColumns = { id: string; seq: string | number; name: string; description: string | null; wildcards: string[] };
+
+const summaryOf = (r: SummaryColumns) => ({ id: r.id, seq: Number(r.seq), name: r.name, description: r.description, wildcards: r.wildcards });
+
+/** Groups (`ids`, or a page in group order) with their user members (USERS_TEXT_OF_G), in one statement. */
 export async function findGroupSummaries(db: Executor, tenantId: string, page: { offset: number; limit: number; ids?: string[] }): Promise<GroupSummaryRow[]> {
   const q = db('groups as g')
     .select('g.id', 'g.seq', 'g.name', 'g.description', 'g.wildcards', 'm.users_text', 'm.membership_count')
-    .joinRaw(
-      // The members come sorted into the aggregate, whose own sort then finds them in order
-      // (measured on 1,000,000 members: ~1.0 s against ~1.3 s with the aggregate's sort alone).
-      `CROSS JOIN LATERAL (SELECT coalesce(string_agg(s.seq::text, ',' ORDER BY s.seq), '') AS users_text, count(*) AS membership_count
-                             FROM (SELECT u.seq FROM group_members gm JOIN users u ON u.tenant_id = gm.tenant_id AND u.id = gm.member_id
-                                    WHERE gm.tenant_id = g.tenant_id AND gm.group_id = g.id AND gm.member_kind = 'user' ORDER BY u.seq) s) m`,
-    )
+    .joinRaw(USERS_TEXT_OF_G)
     .where('g.tenant_id', tenantId)
     .orderBy('g.seq')
     .offset(page.offset)
     .limit(page.limit);
   if (page.ids) q.whereIn('g.id', page.ids);
-  const rows: { id: string; seq: string | number; name: string; description: string | null; wildcards: string[]; users_text: string; membership_count: string | number }[] = await q;
-  return rows.map((r) => ({
-    id: r.id,
-    seq: Number(r.seq),
-    name: r.name,
-    description: r.description,
-    wildcards: r.wildcards,
-    membershipCount: Number(r.membership_count),
-    usersText: r.users_text,
-  }));
+  const rows: (SummaryColumns & { users_text: string; membership_count: string | number })[] = await q;
+  return rows.map((r) => ({ ...summaryOf(r), membershipCount: Number(r.membership_count), usersText: r.users_text }));
+}
+
+/** A v1 group without its members, and how many direct members it has (of both kinds, as stored). */
+export type GroupSummaryHead = Omit<GroupSummaryRow, 'membershipCount' | 'usersText'> & { memberCount: number };
+
+/** A page of groups in group order, without their members (findGroupUsersTexts reads those). */
+export async function findGroupSummaryHeads(db: Executor, tenantId: string, page: { offset: number; limit: number }): Promise<GroupSummaryHead[]> {
+  const rows: (SummaryColumns & { member_count: string | number })[] = await db('groups as g')
+    .select('g.id', 'g.seq', 'g.name', 'g.description', 'g.wildcards', 'g.member_count')
+    .where('g.tenant_id', tenantId)
+    .orderBy('g.seq')
+    .offset(page.offset)
+    .limit(page.limit);
+  return rows.map((r) => ({ ...summaryOf(r), memberCount: Number(r.member_count) }));
+}
+
+/** The user members (USERS_TEXT_OF_G) of the tenant's groups `ids`, by group id; a group gone since has none. */
+export async function findGroupUsersTexts(db: Executor, tenantId: string, ids: string[]): Promise<Map<string, { usersText: string; membershipCount: number }>> {
+  const rows: { id: string; users_text: string; membership_count: string | number }[] = await db('groups as g')
+    .select('g.id', 'm.users_text', 'm.membership_count')
+    .joinRaw(USERS_TEXT_OF_G)
+    .where('g.tenant_id', tenantId)
+    .whereIn('g.id', ids);
+  return new Map(rows.map((r) => [r.id, { usersText: r.users_text, membershipCount: Number(r.membership_count) }]));
 }
 
 export async function countTenantGroups(db: Executor, tenantId: string): Promise<number> {

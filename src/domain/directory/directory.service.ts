@@ -13,6 +13,8 @@ import {
   countTenantGroups,
   findGroupBriefsBySeqs,
   findGroupSummaries,
+  findGroupSummaryHeads,
+  findGroupUsersTexts,
   findUserBriefsByIds,
   findUserBriefsBySeqs,
   findRelatedGroups,
@@ -31,6 +33,20 @@ export interface GroupSummaryPage {
   items: GroupSummaryRow[];
   total: number;
 }
+
+/** A page of groups whose members are read as it is sent: `chunks` yields its groups in order, a few at a time. */
+export interface GroupSummaryList {
+  pid: number;
+  total: number;
+  chunks: AsyncIterable<GroupSummaryRow[]>;
+}
+
+/**
+ * Members per statement of a v1 list page (by the groups' stored member counts; a bigger group is
+ * read alone): ~700 KB of text. A page may hold 1,000 groups; read in one statement, a page of big
+ * groups was held whole (seven bytes per membership: 70 MB for ten million), now it is a chunk.
+ */
+export const V1_MEMBERS_PER_READ = 100_000;
 
 /**
  * Group use cases shared by the integer-id and client-id dialects: summaries with user members,
@@ -71,6 +87,27 @@ export function directoryService(db: Db | Executor) {
     async summaries(p: Principal, page: { offset: number; limit: number; ids?: string[] }): Promise<GroupSummaryPage> {
       const [pid, items, total] = [await findTenantPid(db, p.tenantId), await findGroupSummaries(db, p.tenantId, page), page.ids ? page.ids.length : await countTenantGroups(db, p.tenantId)];
       return { pid, items, total };
+    },
+
+    /**
+     * A page of groups (in group order) whose user members are read a chunk of groups at a time,
+     * up to `membersPerRead` members per statement by their stored counts, as the caller asks for
+     * the next chunk; a group without members needs no read.
+     */
+    async summaryList(p: Principal, page: { offset: number; limit: number }, membersPerRead = V1_MEMBERS_PER_READ): Promise<GroupSummaryList> {
+      const [pid, heads, total] = [await findTenantPid(db, p.tenantId), await findGroupSummaryHeads(db, p.tenantId, page), await countTenantGroups(db, p.tenantId)];
+      async function* chunks(): AsyncGenerator<GroupSummaryRow[]> {
+        for (let start = 0; start < heads.length; ) {
+          let end = start + 1;
+          for (let members = heads[start].memberCount; end < heads.length && members + heads[end].memberCount <= membersPerRead; end++) members += heads[end].memberCount;
+          const chunk = heads.slice(start, end);
+          const withMembers = chunk.filter((g) => g.memberCount > 0).map((g) => g.id);
+          const texts = withMembers.length ? await findGroupUsersTexts(db, p.tenantId, withMembers) : new Map<string, { usersText: string; membershipCount: number }>();
+          yield chunk.map(({ memberCount: _count, ...g }) => ({ ...g, ...(texts.get(g.id) ?? { usersText: '', membershipCount: 0 }) }));
+          start = end;
+        }
+      }
+      return { pid, total, chunks: chunks() };
     },
 
     /** Creates a group and, when given, makes `userIds` its direct user members. */

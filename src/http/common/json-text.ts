@@ -1,4 +1,5 @@
 import type { Response } from 'express';
+import type { Writable } from 'node:stream';
 
 /** The app setting that tells whether responses are checked against the spec (app.ts sets it). */
 export const VALIDATES_RESPONSES = 'roster validates responses';
@@ -15,4 +16,70 @@ export function sendJsonText(res: Response, status: number, text: string, mediaT
     return;
   }
   res.status(status).set('Content-Type', mediaType).send(text);
+}
+
+/** Bytes a streamed response may hold unsent before writing waits. */
+export const MAX_PENDING = 1 << 20;
+
+/**
+ * Writes a chunk, waiting while the client is slower than we are (backpressure): once more than
+ * 1 MiB waits to be sent, the next chunk waits for it to drain. (A member part is ~17 KB, over the
+ * response's 16 KB high-water mark: waiting at that mark would wait after every part.)
+ */
+export async function write(res: Pick<Writable, 'write' | 'writableLength' | 'once' | 'off'>, chunk: string): Promise<void> {
+  if (res.write(chunk) || res.writableLength < MAX_PENDING) return;
+  await new Promise<void>((resolve, reject) => {
+    const drained = () => {
+      res.off('close', closed);
+      resolve();
+    };
+    // CASE: a client that goes away never drains; stop reading members for it.
+    const closed = () => {
+      res.off('drain', drained);
+      reject(new Error('the client closed the connection'));
+    };
+    res.once('drain', drained);
+    res.once('close', closed);
+  });
+}
+
+/**
+ * Sends a JSON array whose elements come as text, a few at a time (each chunk an array of element
+ * texts), so that only a chunk is held however big the whole is (a v1 list page of groups with
+ * their members). The first chunk is read before anything is sent, so a database that fails there
+ * still gets its error response; a failure after the first byte cuts the connection. Where the app
+ * checks responses against the spec (tests), the chunks are gathered and sent with sendJsonText.
+ */
+export async function sendJsonTextArray(res: Response, status: number, chunks: AsyncIterable<string[]>, mediaType: string): Promise<void> {
+  const read = chunks[Symbol.asyncIterator]();
+  try {
+    let next = await read.next();
+    if (res.app.get(VALIDATES_RESPONSES) === true) {
+      const all: string[] = [];
+      for (; !next.done; next = await read.next()) all.push(...next.value);
+      sendJsonText(res, status, `[${all.join(',')}]`, mediaType);
+      return;
+    }
+    res.status(status).set('Content-Type', mediaType);
+    await write(res, '[');
+    let first = true;
+    for (; !next.done; next = await read.next()) {
+      for (const text of next.value) {
+        // The separator goes on its own: prefixing it would copy the element's text.
+        if (!first) await write(res, ',');
+        await write(res, text);
+        first = false;
+      }
+    }
+    res.end(']');
+  } catch (err) {
+    // Headers are gone: the only honest signal left is to cut the connection.
+    if (res.headersSent) {
+      res.destroy(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    throw err;
+  } finally {
+    await read.return?.();
+  }
 }

@@ -1,6 +1,6 @@
 import type { Response } from 'express';
-import type { Writable } from 'node:stream';
 import type { MemberTemplates, MemberTextBatch } from '../../domain/memberships/member-reads.repository';
+import { write } from '../common/json-text';
 import { scimRefTemplate } from './present';
 import { project, type JsonObject, type ProjectionPath } from './resource';
 
@@ -10,31 +10,6 @@ import { project, type JsonObject, type ProjectionPath } from './resource';
  */
 export function scimMemberTemplates(base: string): MemberTemplates {
   return { user: scimRefTemplate(base, 'Users', 'User'), group: scimRefTemplate(base, 'Groups', 'Group') };
-}
-
-/** Bytes a streamed response may hold unsent before writing waits. */
-export const MAX_PENDING = 1 << 20;
-
-/**
- * Writes a chunk, waiting while the client is slower than we are (backpressure): once more than
- * 1 MiB waits to be sent, the next chunk waits for it to drain. (A member part is ~17 KB, over the
- * response's 16 KB high-water mark: waiting at that mark would wait after every part.)
- */
-export async function write(res: Pick<Writable, 'write' | 'writableLength' | 'once' | 'off'>, chunk: string): Promise<void> {
-  if (res.write(chunk) || res.writableLength < MAX_PENDING) return;
-  await new Promise<void>((resolve, reject) => {
-    const drained = () => {
-      res.off('close', closed);
-      resolve();
-    };
-    // CASE: a client that goes away never drains; stop reading members for it.
-    const closed = () => {
-      res.off('drain', drained);
-      reject(new Error('the client closed the connection'));
-    };
-    res.once('drain', drained);
-    res.once('close', closed);
-  });
 }
 
 /**

@@ -4,7 +4,7 @@ import type { DirectoryService } from '../../domain/directory/directory.service'
 import { InvalidInput, NotFound } from '../../domain/errors';
 import type { GroupChanges } from '../../domain/groups/group';
 import { GroupInaccessible, type PermissionsService } from '../../domain/permissions/permissions.service';
-import { sendJsonText } from '../common/json-text';
+import { sendJsonText, sendJsonTextArray } from '../common/json-text';
 import { presentEffective, presentPermission, v1GroupText } from './present';
 
 export const DEFAULT_PAGE_SIZE = 500;
@@ -22,6 +22,11 @@ function changesOf(body: Record<string, unknown>): GroupChanges {
   if (body.description !== undefined) out.description = body.description as string | null;
   if (body.wildcards !== undefined) out.wildcards = body.wildcards as string[];
   return out;
+}
+
+/** Each chunk's groups as v1 texts. */
+async function* texts<T>(chunks: AsyncIterable<T[]>, text: (item: T) => string): AsyncGenerator<string[]> {
+  for await (const chunk of chunks) yield chunk.map(text);
 }
 
 /** Handlers for /api/v1/groups and /api/v1/permissions: parse → core → present. */
@@ -50,9 +55,9 @@ export function v1Handlers(directory: DirectoryService, permissions: Permissions
     async list(req: Request, res: Response) {
       const page = Number(req.query.page ?? 0);
       const pageSize = Number(req.query.pageSize ?? DEFAULT_PAGE_SIZE);
-      const result = await directory.summaries(principalOf(req), { offset: page * pageSize, limit: pageSize });
-      res.set('X-Total-Count', String(result.total));
-      sendJsonText(res, 200, `[${result.items.map((g) => v1GroupText(result.pid, g)).join(',')}]`, 'application/json');
+      const { pid, total, chunks } = await directory.summaryList(principalOf(req), { offset: page * pageSize, limit: pageSize });
+      res.set('X-Total-Count', String(total));
+      await sendJsonTextArray(res, 200, texts(chunks, (g) => v1GroupText(pid, g)), 'application/json');
     },
 
     async create(req: Request, res: Response) {
