@@ -5,6 +5,7 @@ import supertest from 'supertest';
 import { buildApp } from '../../src/app';
 import type { GroupSummaryRow } from '../../src/domain/directory/directory.repository';
 import { directoryService } from '../../src/domain/directory/directory.service';
+import { LISTED_REMOVALS, MAX_MEMBERS_PER_CHANGE } from '../../src/domain/memberships/membership.service';
 import { testContext } from '../helpers/context';
 import { newTenant, type TestTenant } from '../helpers/factories';
 import { api, bearer } from '../helpers/http';
@@ -123,6 +124,35 @@ describe('Groups v1: /api/v1/groups', () => {
       const res = await api().put(`/api/v1/groups/${g.groupId}`).set(bearer(admin)).send({ ...g, users: [b.seq, c.seq] }).expect(200);
       expect(res.body.users).to.deep.equal([b.seq, c.seq]);
       expect(res.body.membershipCount).to.equal(2);
+    });
+
+    it('replaces the users of a group of any size: the others go in one statement, and the change feed counts them', async function () {
+      this.timeout(120_000);
+      const { db } = testContext().deps;
+      const keep = await t.user();
+      const made = (await create({ name: 'Everyone', users: [keep.seq] }).expect(201)).body;
+      const [group] = await directoryService(db).groupsBySeqs(t.admin, [made.groupId]);
+      // More members than one request may name (MAX_MEMBERS_PER_CHANGE), made directly in the database.
+      const n = MAX_MEMBERS_PER_CHANGE + 1;
+      await db.raw(`INSERT INTO users (tenant_id, user_name) SELECT ?, 'everyone-' || i FROM generate_series(1, ?) i`, [t.id, n]);
+      await db.raw(`INSERT INTO group_members (tenant_id, group_id, member_kind, member_id) SELECT tenant_id, ?, 'user', id FROM users WHERE tenant_id = ? AND user_name LIKE 'everyone-%'`, [group.id, t.id]);
+      await db.raw('UPDATE groups SET member_count = member_count + ? WHERE tenant_id = ? AND id = ?', [n, t.id, group.id]);
+      let res: supertest.Response | undefined;
+      const { sql } = await statementsOf(async () => {
+        res = await api().put(`/api/v1/groups/${made.groupId}`).set(bearer(admin)).send({ users: [keep.seq] }).expect(200);
+      });
+      expect(res?.body).to.include({ membershipCount: 1 });
+      expect(res?.body.users).to.deep.equal([keep.seq]);
+      // No statement reads the members to remove them.
+      expect(sql.filter((s) => /^select\s+"?member_id"?\s+from\s+"?group_members/i.test(s.trim()))).to.deep.equal([]);
+      const reader = await t.token(['audit_read']);
+      const feed = (await api().get('/api/v2/changes?limit=100').set(bearer(reader)).expect(200)).body as { entities: { action: string; before: { removed: { kind: string; id: string }[]; removedCount: number } | null }[] };
+      const removal = feed.entities.filter((e) => e.action === 'membership.removed');
+      expect(removal).to.have.length(1);
+      expect(removal[0].before?.removedCount).to.equal(n);
+      expect(removal[0].before?.removed).to.have.length(LISTED_REMOVALS);
+      expect(removal[0].before?.removed.every((m) => m.kind === 'user' && m.id !== keep.id)).to.equal(true);
+      expect(Number((await db('groups').where({ tenant_id: t.id, id: group.id }).first('member_count')).member_count)).to.equal(1);
     });
 
     it('answers 400 when the body groupId differs from the path, and changes nothing', async () => {

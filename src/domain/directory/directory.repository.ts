@@ -155,15 +155,6 @@ export async function findRelatedGroups(db: Executor, tenantId: string, groupId:
   return rows.map(toGroupBrief);
 }
 
-/** The direct members of one kind that are not in `keep` (what a replace must remove). */
-export async function findMembersNotIn(db: Executor, tenantId: string, groupId: string, kind: 'user' | 'group', keep: string[]): Promise<string[]> {
-  const rows: { member_id: string }[] = await db('group_members')
-    .select('member_id')
-    .where({ tenant_id: tenantId, group_id: groupId, member_kind: kind })
-    .whereRaw('NOT (member_id = ANY(?::uuid[]))', [keep]);
-  return rows.map((r) => r.member_id);
-}
-
 /** Locks a group row for the rest of the transaction (serialises replace operations on it). */
 export async function lockGroup(db: Executor, tenantId: string, groupId: string): Promise<boolean> {
   const row = await db('groups').select('id').where({ tenant_id: tenantId, id: groupId }).forUpdate().first();

@@ -19,7 +19,6 @@ import {
   findUserBriefsBySeqs,
   findRelatedGroups,
   findTenantPid,
-  findMembersNotIn,
   lockGroup,
   type GroupBrief,
   type GroupSummaryRow,
@@ -56,12 +55,14 @@ export const V1_MEMBERS_PER_READ = 100_000;
 export function directoryService(db: Db | Executor) {
   const core = (trx: Executor) => ({ groups: groupsService(trx as Db), memberships: membershipService(trx as Db) });
 
-  /** Makes the group's direct members of one kind exactly `ids` (ids already checked to exist). */
+  /**
+   * Makes the group's direct members of one kind exactly `ids` (ids already checked to exist):
+   * the others go in one statement, whatever their number; the wanted ones are added.
+   */
   async function replaceMembers(trx: Executor, p: Principal, groupId: string, kind: 'user' | 'group', ids: string[]): Promise<void> {
     const wanted = [...new Set(ids)];
-    const gone = await findMembersNotIn(trx, p.tenantId, groupId, kind, wanted);
     const { memberships } = core(trx);
-    if (gone.length) await memberships.removeMembers(p, groupId, gone.map((id) => ({ kind, id })));
+    await memberships.removeMembersExcept(p, groupId, kind, wanted);
     if (wanted.length) await memberships.addMembers(p, groupId, wanted.map((id) => ({ kind, id })));
   }
 

@@ -8,10 +8,13 @@ import { loadVisibleGroup } from '../groups/groups.service';
 import { isUuid } from '../ids';
 import { actorOf, type Principal } from '../principal';
 import type { MemberKind, MemberRef } from './membership';
-import { deleteMembers, findMemberPage, insertMembers, lockExisting, lockHierarchy, wouldCreateCycle } from './memberships.repository';
+import { deleteMembers, deleteMembersOfKindExcept, findMemberPage, insertMembers, lockExisting, lockHierarchy, wouldCreateCycle } from './memberships.repository';
 
 /** Most member ids accepted in one request. */
 export const MAX_MEMBERS_PER_CHANGE = 100_000;
+
+/** Most removed ids a `membership.removed` event of a replace lists (its `removedCount` says how many went). */
+export const LISTED_REMOVALS = 1_000;
 
 export interface MembershipChange {
   added: MemberRef[];
@@ -92,6 +95,25 @@ export function membershipService(db: Db) {
         const version = await touchGroup(trx, p.tenantId, groupId, -removed.length);
         await insertAuditEvent(trx, { tenantId: p.tenantId, ...actorOf(p), action: 'membership.removed', resourceType: 'membership', resourceId: groupId, before: { removed } });
         return { added: [], removed, version };
+      });
+    },
+
+    /**
+     * Removes every direct member of one kind that is not in `keep`, in one statement (what a
+     * replace of that kind removes): the group's size does not matter, only the request's.
+     * Its `membership.removed` event lists the first LISTED_REMOVALS ids and counts them all.
+     */
+    async removeMembersExcept(p: Principal, groupId: string, kind: MemberKind, keep: string[]): Promise<{ removed: number; version: number }> {
+      checkSize(keep.map((id) => ({ kind, id })));
+      return inTransaction(db, async (trx) => {
+        const group = await loadVisibleGroup(trx, p, groupId, true);
+        assertCanManageMembers(p, group);
+        const gone = await deleteMembersOfKindExcept(trx, p.tenantId, groupId, kind, [...new Set(keep.filter(isUuid))], LISTED_REMOVALS);
+        if (!gone.count) return { removed: 0, version: group.version };
+        const version = await touchGroup(trx, p.tenantId, groupId, -gone.count);
+        const removed = gone.ids.map((id) => ({ kind, id }));
+        await insertAuditEvent(trx, { tenantId: p.tenantId, ...actorOf(p), action: 'membership.removed', resourceType: 'membership', resourceId: groupId, before: { removed, removedCount: gone.count } });
+        return { removed: gone.count, version };
       });
     },
 

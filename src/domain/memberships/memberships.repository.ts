@@ -105,6 +105,29 @@ export async function isMemberOrOwner(db: Executor, tenantId: string, groupId: s
   return result.rows[0];
 }
 
+/**
+ * Deletes every direct member of one kind that is not in `keep`, in one statement, and returns how
+ * many went with the first `listed` of their ids: a replace that empties a group of a million
+ * members neither reads their ids nor holds them.
+ */
+export async function deleteMembersOfKindExcept(
+  db: Executor,
+  tenantId: string,
+  groupId: string,
+  kind: MemberKind,
+  keep: string[],
+  listed: number,
+): Promise<{ count: number; ids: string[] }> {
+  const result = await db.raw(
+    `WITH gone AS (DELETE FROM group_members WHERE tenant_id = ? AND group_id = ? AND member_kind = ? AND NOT (member_id = ANY(?::uuid[])) RETURNING member_id)
+     SELECT count(*) AS n, coalesce(array_agg(g.member_id::text) FILTER (WHERE g.i <= ?), '{}') AS ids
+       FROM (SELECT member_id, row_number() OVER () AS i FROM gone) g`,
+    [tenantId, groupId, kind, keep, listed],
+  );
+  const [row] = result.rows as { n: string | number; ids: string[] }[];
+  return { count: Number(row.n), ids: row.ids };
+}
+
 /** Deletes the members matching compiled criteria over `gm` (value/type); returns how many. */
 export async function deleteMembersWhere(db: Executor, tenantId: string, groupId: string, where: { sql: string; bindings: unknown[] }): Promise<number> {
   const result = await db.raw(
