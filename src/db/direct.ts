@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Executor } from './transaction';
+import { retryingConflicts, type Executor } from './transaction';
 
 // pg's own wire-protocol serializer and value preparation (dates, arrays, JSON), used to talk to
 // PGlite in one protocol round trip: both ship with pg, which Roster depends on.
@@ -203,15 +203,16 @@ export async function readRows<T>(db: Executor, query: Knex.QueryBuilder | Knex.
 
 /**
  * The rows of one raw statement (`?` placeholders), which may write: a statement that is a
- * transaction on its own. Outside a transaction it runs like readRows; in one, through Knex.
- * Errors are the driver's (SQLSTATE and constraint kept) either way.
+ * transaction on its own. Outside a transaction it runs like readRows (and runs again when it lost
+ * to a concurrent transaction: retryingConflicts); in one, through Knex. Errors are the driver's
+ * (SQLSTATE and constraint kept) either way.
  */
 export async function runStatement<T>(db: Executor, sql: string, bindings: readonly unknown[], opts: StatementOptions = {}): Promise<T[]> {
   const raw = db.raw(sql, bindings as Knex.RawBinding[]);
   const driver = pooledDriver(db);
   if (!driver) return ((await raw) as { rows: T[] }).rows;
   const native = raw.toSQL().toNative();
-  return runOnPool<T>(db as Knex, driver, native.sql, native.bindings, opts);
+  return retryingConflicts(() => runOnPool<T>(db as Knex, driver, native.sql, native.bindings, opts));
 }
 
 /** A raw statement (`?` placeholders) for runInOneTransaction. */
@@ -230,7 +231,8 @@ export interface Statement {
  * thrown, as the driver raised it; but when the server refused a prepared form itself (see
  * preparedFormFailed), the whole transaction runs again once with that statement, or the pool's
  * statements, unnamed. In a caller's transaction, or without a pool of ours, they run one after
- * another in a transaction of Knex's.
+ * another in a transaction of Knex's. A transaction that lost to a concurrent one (a deadlock)
+ * runs again (retryingConflicts).
  */
 export async function runInOneTransaction<T>(db: Executor, statements: readonly Statement[]): Promise<T[][]> {
   const driver = pooledDriver(db);
@@ -240,9 +242,14 @@ export async function runInOneTransaction<T>(db: Executor, statements: readonly 
       for (const s of statements) out.push(((await trx.raw(s.sql, s.bindings as Knex.RawBinding[])) as { rows: T[] }).rows);
       return out;
     };
-    return (db as Knex.Transaction).isTransaction ? run(db) : (db as Knex).transaction(run);
+    return (db as Knex.Transaction).isTransaction ? run(db) : retryingConflicts(() => (db as Knex).transaction(run));
   }
-  const knexDb = db as Knex;
+  return retryingConflicts(() => runPooledTransaction<T>(db as Knex, driver, statements));
+}
+
+/** runInOneTransaction on a connection of the pool: BEGIN, the statements, COMMIT. */
+async function runPooledTransaction<T>(db: Knex, driver: 'pg' | 'pglite', statements: readonly Statement[]): Promise<T[][]> {
+  const knexDb = db;
   const client = knexDb.client as unknown as PooledClient<PooledConnection>;
   const connection = await client.acquireConnection();
   const run = (sql: string, bindings: readonly unknown[], name?: string) => execute<T>(knexDb, driver, connection, sql, bindings, name);

@@ -44,6 +44,7 @@ export function translateDbError(err: unknown): unknown {
     case '22003':
     case '22007':
     case '22008':
+    case '22009':
     case '22023':
     case '22P05':
     case '22021':
@@ -52,6 +53,10 @@ export function translateDbError(err: unknown): unknown {
       return new InvalidInput('a value has the wrong format');
     case '54001':
       return new InvalidInput('the request is too complex');
+    // CASE: a transaction that lost to concurrent ones every time it was run (retryingConflicts).
+    case '40P01':
+    case '40001':
+      return new ServiceUnavailable('the database was busy with conflicting changes; retry');
     default:
       if (e.code && (connectionCodes.has(e.code) || networkCodes.has(e.code))) {
         return new ServiceUnavailable('database unavailable');
