@@ -105,6 +105,17 @@ describe('Sessions: /api/v1/session', () => {
       await authenticate({ token: await start(), login: 'frank', password: 'right' }).expect(200);
     });
 
+    it('counts guesses sent in parallel: five are checked, the rest are blocked, the right password too', async () => {
+      const user = await t.user({ userName: 'ida' });
+      await setPassword(user.id, 'right');
+      const tokens = await Promise.all(Array.from({ length: 20 }, () => start()));
+      const answers = await Promise.all(tokens.map((token, i) => authenticate({ token, login: 'ida', password: `wrong-${i}` })));
+      const codes = answers.map((a) => (a.body as { code: string }).code);
+      expect(codes.filter((c) => c === 'error.user.login_failed')).to.have.length(5);
+      expect(codes.filter((c) => c === 'error.user.login_blocked')).to.have.length(15);
+      expectUserError(await authenticate({ token: await start(), login: 'ida', password: 'right' }), 'login_blocked');
+    });
+
     it('forgets earlier failures after a successful login', async () => {
       const user = await t.user({ userName: 'gina' });
       await setPassword(user.id, 'right');

@@ -118,19 +118,31 @@ export function sessionsService(db: Db, policy: SessionPolicy = DEFAULT_SESSION_
   }
 
   /** Counts a failure; the one that reaches the limit blocks the login for a while. */
-  async function recordFailure(tenantId: string, login: string): Promise<void> {
+  /**
+   * Takes one attempt of the login's budget before its password is checked, so that attempts in
+   * flight count: `maxFailures` attempts without a success in the window may be checked, the next
+   * one starts the block (LoginBlocked), as does any attempt while it lasts. Counting after the
+   * check let parallel guesses all through before the first failure was written. A success
+   * clears the count (in the same transaction as the session).
+   */
+  async function takeAttempt(tenantId: string, login: string): Promise<void> {
     await inTransaction(db, async (trx) => {
       await ensureLoginAttempts(trx, tenantId, login);
       const a = (await findLoginAttempts(trx, tenantId, login, { forUpdate: true }))!;
       const now = new Date();
+      if (a.blockedUntil && a.blockedUntil.getTime() > now.getTime()) throw new LoginBlocked(a.blockedUntil);
       const fresh = now.getTime() - a.windowStartedAt.getTime() > policy.failureWindowMs;
-      const failures = fresh ? 1 : a.failures + 1;
-      const blocked = failures >= policy.maxFailures;
-      await saveLoginAttempts(trx, tenantId, login, {
-        failures: blocked ? 0 : failures,
-        windowStartedAt: fresh || blocked ? now : a.windowStartedAt,
-        blockedUntil: blocked ? new Date(now.getTime() + policy.blockMs) : a.blockedUntil,
-      });
+      const taken = fresh ? 0 : a.failures;
+      if (taken >= policy.maxFailures) {
+        const until = new Date(now.getTime() + policy.blockMs);
+        await saveLoginAttempts(trx, tenantId, login, { failures: 0, windowStartedAt: now, blockedUntil: until });
+        // CASE: the block must stay although the request fails: it is written before the error leaves.
+        return until;
+      }
+      await saveLoginAttempts(trx, tenantId, login, { failures: taken + 1, windowStartedAt: fresh ? now : a.windowStartedAt, blockedUntil: a.blockedUntil });
+      return undefined;
+    }).then((until) => {
+      if (until) throw new LoginBlocked(until);
     });
   }
 
@@ -172,15 +184,11 @@ export function sessionsService(db: Db, policy: SessionPolicy = DEFAULT_SESSION_
 
       const tenantId = await resolveTenant(input.tenant, pending ? pending.tenantId : current!.tenantId);
       const key = login.toLowerCase();
-      const attempts = await findLoginAttempts(db, tenantId, key);
-      if (attempts?.blockedUntil && attempts.blockedUntil.getTime() > Date.now()) throw new LoginBlocked(attempts.blockedUntil);
+      await takeAttempt(tenantId, key);
 
       const creds = await findCredentials(db, tenantId, login);
       const ok = await verifyPassword(input.password, creds?.passwordHash ?? (await dummy()));
-      if (!creds || !creds.passwordHash || !ok) {
-        await recordFailure(tenantId, key);
-        throw new LoginFailed();
-      }
+      if (!creds || !creds.passwordHash || !ok) throw new LoginFailed();
       if (!creds.active) throw new LoginDisabled();
 
       const record = await inTransaction(db, async (trx) => {
