@@ -64,6 +64,18 @@ describe('Group entities: /group', () => {
       await get('x').expect(404);
     });
 
+    it("answers 409 for an id that is another group's uuid, which would hide that group", async () => {
+      const scim = await t.group({ name: 'made over SCIM' });
+      for (const id of [scim.id, scim.id.toUpperCase()]) expectException(await create({ 'entity-type': 'group', id }).expect(409), 409);
+      const found = (await get(scim.id).expect(200)).body;
+      expect(found.id).to.equal(scim.id);
+      expect(found.properties).to.include({ grouplabel: 'made over SCIM' });
+      // A uuid no group has is an id like any other.
+      const fresh = randomUUID();
+      await create({ 'entity-type': 'group', id: fresh }).expect(201);
+      expect((await get(fresh).expect(200)).body).to.include({ id: fresh });
+    });
+
     it('needs group_administration or admin', async () => {
       await create({ 'entity-type': 'group', id: 'nope' }, await t.token(['bag_read'])).expect(403);
       await create({ 'entity-type': 'group', id: 'yes' }, await t.token(['admin'])).expect(201);

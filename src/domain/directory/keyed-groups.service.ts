@@ -1,12 +1,14 @@
 import type { Db } from '../../db/knex';
 import { inTransaction, type Executor } from '../../db/transaction';
-import { InvalidInput, NotFound } from '../errors';
+import { AlreadyExists, InvalidInput, NotFound } from '../errors';
 import type { Group, GroupChanges } from '../groups/group';
 import { groupsService, loadVisibleGroup } from '../groups/groups.service';
+import { isUuid } from '../ids';
 import { membershipService } from '../memberships/membership.service';
 import type { Principal } from '../principal';
 import {
   findGroupBriefByKeyOrId,
+  findGroupBriefsByIds,
   findGroupBriefsByKeysOrIds,
   findMemberUserNamesJson,
   findRelatedGroups,
@@ -109,6 +111,8 @@ export function keyedGroupsService(db: Db) {
     async createGroup(p: Principal, key: string, input: KeyedGroupInput): Promise<KeyedGroup> {
       checkGroupKey(key);
       return inTransaction(db, async (trx) => {
+        // CASE: a group is found by its key, then by its uuid: a key that is another group's uuid would hide that group.
+        if (isUuid(key) && (await findGroupBriefsByIds(trx, p.tenantId, [key.toLowerCase()])).length) throw new AlreadyExists('group', 'id');
         const created = await groupsService(trx).createGroup(p, {
           key,
           name: input.label ?? key,
