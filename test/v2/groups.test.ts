@@ -150,6 +150,15 @@ describe('Groups v2: /api/v2/groups', () => {
       expect(junk.body.total).to.equal(0);
     });
 
+    it('takes at most 100 ids, repeated or comma-joined alike (400 beyond)', async () => {
+      const ids = Array.from({ length: 101 }, () => randomUUID());
+      for (const qs of [ids.map((id) => `id=${id}`).join('&'), `id=${ids.join(',')}`, `id=${ids.slice(0, 60).join(',')}&id=${ids.slice(60).join(',')}`]) {
+        const res = await api().get(`/api/v2/groups?${qs}`).set(bearer(admin)).expect(400);
+        expect(res.body).to.include({ status: 400, code: 'bad.request' });
+      }
+      expect((await api().get(`/api/v2/groups?id=${ids.slice(1).join(',')}`).set(bearer(admin)).expect(200)).body.total).to.equal(0);
+    });
+
     it('rejects out-of-range paging with 400', async () => {
       for (const qs of ['pageSize=0', 'pageSize=501', 'pageNumber=0', 'pageNumber=-1', 'pageSize=abc', 'sortOrder=sideways', 'bogus=1']) {
         const res = await api().get(`/api/v2/groups?${qs}`).set(bearer(admin)).expect(400);

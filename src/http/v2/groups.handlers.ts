@@ -36,12 +36,17 @@ export function presenterFor(req: Request) {
   return (g: Group) => presentGroup(g, { base, showRules: canSeeRules(p, g) });
 }
 
+/** Most group ids a listing takes (V2GroupIds' maxItems in the spec). */
+const MAX_LISTED_IDS = 100;
+
 /** Handlers for the group resource itself, under /api/v2 and /v2: parse → core → present. */
 export function groupsHandlers(services: Services) {
   return {
     async list(req: Request, res: Response) {
       const paging = pagingOf(req);
       const ids = listParam(req.query.id);
+      // The spec bounds repeated ids (maxItems); ids joined with commas count the same.
+      if (ids && ids.length > MAX_LISTED_IDS) throw new InvalidInput(`at most ${MAX_LISTED_IDS} group ids`, { field: 'id' });
       const page = await services.groups.listGroups(principalOf(req), { ...pageWindow(paging), ids, sortOrder: sortOrderOf(req.query.sortOrder) });
       const extra = { ...(ids ? { id: ids.join(',') } : {}), ...(req.query.sortOrder ? { sortOrder: String(req.query.sortOrder) } : {}) };
       res.json(presentListing(page.items.map(presenterFor(req)), { ...paging, total: page.total }, groupsBase(req), extra));
