@@ -1,5 +1,8 @@
 import { expect } from 'chai';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { MAX_BULK_OPERATIONS, MAX_BULK_PAYLOAD } from '../../src/http/scim/bulk';
+import { testContext } from '../helpers/context';
 import { BULK_REQUEST, BULK_RESPONSE, ENTERPRISE, ERROR, expectScimError, GROUP, memberRows, patchOp, qs, scimTenant, USER, type ScimTenant } from './helpers';
 
 interface OpResult {
@@ -181,5 +184,49 @@ describe('SCIM: Bulk', () => {
     await other.scim.get(`/Users/${theirs.body.id}`).expect(200);
     const mine = await t.scim.get(`/Groups${qs({ count: 0 })}`).expect(200);
     expect(mine.body.totalResults).to.equal(0);
+  });
+
+  it('stops running operations when the client goes away (those that ran stay)', async function () {
+    this.timeout(120_000);
+    if (testContext().db.client.config.client !== 'pg') {
+      // eslint-disable-next-line no-console
+      console.log('      skipped on the embedded database: watching the Bulk mid-way needs a second connection');
+      this.skip();
+    }
+    // A chain of groups, each naming the next as a member: they run one after another, last first.
+    const n = 300;
+    const Operations = Array.from({ length: n }, (_, i) => ({
+      method: 'POST',
+      path: '/Groups',
+      bulkId: `c${i}`,
+      data: { schemas: [GROUP], displayName: `chain ${i}`, ...(i + 1 < n ? { members: [{ value: `bulkId:c${i + 1}` }] } : {}) },
+    }));
+    const body = JSON.stringify({ schemas: [BULK_REQUEST], Operations });
+    const server = http.createServer(testContext().app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const countGroups = async () => (await t.scim.get('/Groups?count=0').expect(200)).body.totalResults as number;
+    try {
+      const req = http.request({
+        host: '127.0.0.1',
+        port: (server.address() as AddressInfo).port,
+        path: '/scim/v2/Bulk',
+        method: 'POST',
+        headers: { Authorization: `Bearer ${t.token}`, 'Content-Type': 'application/scim+json', 'Content-Length': Buffer.byteLength(body) },
+      });
+      req.on('error', () => undefined);
+      req.end(body);
+      // Once a few operations ran, the client leaves.
+      while ((await countGroups()) < 3) await new Promise((r) => setTimeout(r, 20));
+      req.destroy();
+      // The count stops growing, well short of the chain.
+      let last = -1;
+      for (let now = await countGroups(); now !== last; now = await countGroups()) {
+        last = now;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(last).to.be.within(3, n - 1);
+    } finally {
+      server.close();
+    }
   });
 });

@@ -226,7 +226,7 @@ function errorResult(op: BulkOp, err: unknown, req?: Request): BulkResult {
  * POST /Bulk (RFC 7644 §3.7): operations run in order, each in its own transaction. An operation
  * that references a later bulkId waits until that one ran; references that form a cycle, or point
  * to an operation that failed or does not exist, fail with 409 / 400. `failOnErrors` stops after
- * that many errors.
+ * that many errors; a client that closes the connection stops the rest.
  */
 export function bulkHandler(services: Services) {
   return async (req: Request, res: Response): Promise<void> => {
@@ -262,8 +262,13 @@ export function bulkHandler(services: Services) {
       });
     };
 
+    // CASE: a client that goes away gets no answer: the operations not yet run are not run (each one
+    // that ran stays, as always). A long Bulk (deep bulkId chains) would otherwise go on for nobody.
+    let gone = false;
+    res.once('close', () => (gone = true));
+
     let serialLeft = 0;
-    while (pending.length && !(failOnErrors && errors >= failOnErrors)) {
+    while (pending.length && !gone && !(failOnErrors && errors >= failOnErrors)) {
       // CASE: an identity provider's initial sync is a long run of user creates: one statement for the run.
       const run = serialLeft > 0 ? [] : userCreateRun(pending, created, failOnErrors);
       serialLeft = Math.max(0, serialLeft - 1);
@@ -305,6 +310,10 @@ export function bulkHandler(services: Services) {
       } catch (err) {
         record(ready, errorResult(ready, err, req));
       }
+    }
+    if (gone) {
+      req.log?.info?.({ ran: results.length, operations: ops.length }, 'bulk stopped: the client went away');
+      return;
     }
     res.status(200).json({ schemas: [SCHEMA.bulkResponse], Operations: results });
   };
