@@ -248,8 +248,7 @@ export async function runInOneTransaction<T>(db: Executor, statements: readonly 
 }
 
 /** runInOneTransaction on a connection of the pool: BEGIN, the statements, COMMIT. */
-async function runPooledTransaction<T>(db: Knex, driver: 'pg' | 'pglite', statements: readonly Statement[]): Promise<T[][]> {
-  const knexDb = db;
+async function runPooledTransaction<T>(knexDb: Knex, driver: 'pg' | 'pglite', statements: readonly Statement[]): Promise<T[][]> {
   const client = knexDb.client as unknown as PooledClient<PooledConnection>;
   const connection = await client.acquireConnection();
   const run = (sql: string, bindings: readonly unknown[], name?: string) => execute<T>(knexDb, driver, connection, sql, bindings, name);

@@ -117,7 +117,6 @@ export function sessionsService(db: Db, policy: SessionPolicy = DEFAULT_SESSION_
     return sole;
   }
 
-  /** Counts a failure; the one that reaches the limit blocks the login for a while. */
   /**
    * Takes one attempt of the login's budget before its password is checked, so that attempts in
    * flight count: `maxFailures` attempts without a success in the window may be checked, the next
