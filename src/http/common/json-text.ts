@@ -73,13 +73,17 @@ export async function sendJsonTextArray(res: Response, status: number, chunks: A
     }
     res.end(']');
   } catch (err) {
-    // Headers are gone: the only honest signal left is to cut the connection.
-    if (res.headersSent) {
-      res.destroy(err instanceof Error ? err : new Error(String(err)));
-      return;
-    }
-    throw err;
+    failStreaming(res, err);
   } finally {
     await read.return?.();
   }
+}
+
+/**
+ * A failure while a response is streamed: before the headers went, the error goes on to the
+ * dialect's error handler; after, the only honest signal left is to cut the connection.
+ */
+export function failStreaming(res: Response, err: unknown): void {
+  if (!res.headersSent) throw err;
+  res.destroy(err instanceof Error ? err : new Error(String(err)));
 }

@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 import type { MemberTemplates, MemberTextBatch } from '../../domain/memberships/member-reads.repository';
-import { write } from '../common/json-text';
+import { failStreaming, write } from '../common/json-text';
 import { scimRefTemplate } from './present';
 import { project, type JsonObject, type ProjectionPath } from './resource';
 
@@ -74,12 +74,7 @@ export async function sendDocument(res: Response, status: number, doc: JsonObjec
     }
     res.end(pieces[pieces.length - 1]);
   } catch (err) {
-    // Headers are gone: the only honest signal left is to cut the connection.
-    if (res.headersSent) {
-      res.destroy(err instanceof Error ? err : new Error(String(err)));
-      return;
-    }
-    throw err;
+    failStreaming(res, err);
   } finally {
     // A list not read to its end (the client went away, a batch failed) stops its statements.
     await Promise.allSettled(lists.map((l) => l.batches.return?.()));
