@@ -12,7 +12,15 @@ export type DbConfig =
       /** Keep the hot fixed-shape statements prepared per connection (PG_PREPARED_STATEMENTS). */
       preparedStatements: boolean;
     }
-  | { kind: 'pglite'; dir: string };
+  | {
+      kind: 'pglite';
+      dir: string;
+      /**
+       * How often Roster vacuums and analyzes the tables that grew, in seconds
+       * (PGLITE_VACUUM_INTERVAL_SECONDS; src/ops/table-maintenance.ts); 0: never.
+       */
+      vacuumIntervalSeconds: number;
+    };
 
 export interface Config {
   readonly port: number;
@@ -188,7 +196,7 @@ export function loadConfig(env: Env = process.env): Config {
   const url = env.DATABASE_URL;
   const db: DbConfig = url
     ? { kind: 'postgres', url, ssl: wantsSsl(env, url), poolMax: int(env, 'PGPOOL_MAX', 10, 1, 200), preparedStatements: bool(env, 'PG_PREPARED_STATEMENTS', true) }
-    : { kind: 'pglite', dir: env.PGLITE_DIR || './data' };
+    : { kind: 'pglite', dir: env.PGLITE_DIR || './data', vacuumIntervalSeconds: int(env, 'PGLITE_VACUUM_INTERVAL_SECONDS', 60, 0, 86_400) };
   const production = env.NODE_ENV === 'production';
   return Object.freeze({
     port: int(env, 'PORT', 3000, 0, 65535),

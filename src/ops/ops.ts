@@ -6,6 +6,7 @@ import { idleSecondsFor, type RateLimitStore } from '../domain/ratelimit/rate-li
 import { redisRateLimitStore } from '../domain/ratelimit/redis.store';
 import { startHousekeeping, type Housekeeping } from './housekeeping';
 import { createMetrics, type Metrics } from './metrics';
+import { startTableMaintenance, type TableMaintenance } from './table-maintenance';
 
 /**
  * What operating one instance needs beyond the services: metrics, the rate-limit store and the
@@ -15,7 +16,10 @@ export interface Ops {
   metrics: Metrics;
   rateLimitStore: RateLimitStore;
   changes: ChangesService;
-  /** Starts background pruning (the server does; tests call `runOnce` of their own). */
+  /**
+   * Starts background pruning, and on PGlite the table maintenance PostgreSQL's autovacuum would
+   * do (the server does; tests call `runOnce` and `maintainTables` of their own).
+   */
   startHousekeeping(logger: Logger, timing?: { intervalMs?: number; firstRunMs?: number }): Housekeeping;
   close(): Promise<void>;
 }
@@ -25,6 +29,7 @@ export function createOps(deps: Deps, opts: { rateLimitStore?: RateLimitStore } 
   const store = opts.rateLimitStore ?? (config.ops.redisUrl ? redisRateLimitStore(config.ops.redisUrl) : postgresRateLimitStore(db));
   const changes = changesService(db);
   let housekeeping: Housekeeping | undefined;
+  let maintenance: TableMaintenance | undefined;
   return {
     metrics: createMetrics(db),
     rateLimitStore: store,
@@ -38,10 +43,14 @@ export function createOps(deps: Deps, opts: { rateLimitStore?: RateLimitStore } 
         logger,
         ...timing,
       });
+      if (config.db.kind === 'pglite' && config.db.vacuumIntervalSeconds > 0) {
+        maintenance ??= startTableMaintenance({ db, logger, intervalMs: config.db.vacuumIntervalSeconds * 1000 });
+      }
       return housekeeping;
     },
     async close() {
       await housekeeping?.stop();
+      await maintenance?.stop();
       await store.close();
     },
   };

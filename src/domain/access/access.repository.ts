@@ -53,7 +53,8 @@ function parseUuidArray(value: string[] | string | null): string[] {
 /**
  * Every group the user belongs to: directly, through a dynamic rule, and through nesting (a
  * member of a group is a member of every group that group is in). Cycles are refused on write,
- * and UNION stops at groups already seen.
+ * and UNION stops at groups already seen. Each step looks up the parents of the groups found so
+ * far by member id (LATERAL … OFFSET 0, as in wouldCreateCycle), whatever the planner's statistics.
  */
 export async function findUserGroupIds(db: Executor, tenantId: string, userId: string): Promise<string[]> {
   const dynamic = await findDynamicGroupIds(db, tenantId, userId);
@@ -63,8 +64,10 @@ export async function findUserGroupIds(db: Executor, tenantId: string, userId: s
        UNION
        SELECT unnest(?::uuid[])
        UNION
-       SELECT gm.group_id FROM group_members gm JOIN up ON gm.member_id = up.id
-        WHERE gm.tenant_id = ? AND gm.member_kind = 'group'
+       SELECT gm.group_id FROM up CROSS JOIN LATERAL (
+         SELECT group_id FROM group_members
+          WHERE tenant_id = ? AND member_kind = 'group' AND member_id = up.id OFFSET 0
+       ) gm
      )
      SELECT id FROM up`,
     [tenantId, userId, dynamic, tenantId],

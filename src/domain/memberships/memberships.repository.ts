@@ -44,6 +44,11 @@ export async function deleteMembers(db: Executor, tenantId: string, groupId: str
 /**
  * True when making `candidates` members of `groupId` would close a cycle: the group itself is a
  * candidate, or it is reachable below one of them.
+ *
+ * Each step looks up the member groups of the groups found so far by primary key (LATERAL, kept
+ * apart by OFFSET 0). A plain join let the planner scan the tenant's group memberships once per
+ * level where the table looked small: ~0.4 s per add over a 1,000-deep chain on PGlite, with or
+ * without statistics.
  */
 export async function wouldCreateCycle(db: Executor, tenantId: string, groupId: string, candidates: string[]): Promise<boolean> {
   if (!candidates.length) return false;
@@ -52,8 +57,10 @@ export async function wouldCreateCycle(db: Executor, tenantId: string, groupId: 
     `WITH RECURSIVE below(id) AS (
        SELECT unnest(?::uuid[])
        UNION
-       SELECT m.member_id FROM group_members m JOIN below b ON m.group_id = b.id
-        WHERE m.tenant_id = ? AND m.member_kind = 'group'
+       SELECT m.member_id FROM below b CROSS JOIN LATERAL (
+         SELECT member_id FROM group_members
+          WHERE tenant_id = ? AND group_id = b.id AND member_kind = 'group' OFFSET 0
+       ) m
      )
      SELECT 1 AS hit FROM below WHERE id = ? LIMIT 1`,
     [candidates, tenantId, groupId],
