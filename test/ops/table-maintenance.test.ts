@@ -7,6 +7,9 @@ import { maintainTables, tablesToMaintain } from '../../src/ops/table-maintenanc
 import { testContext } from '../helpers/context';
 
 const TABLE = 'maintenance_probe';
+/** How a pass names it (schema-qualified, as its VACUUM does). */
+const NAME = `public.${TABLE}`;
+const names = async (opts?: { freezeAge?: number }) => (await tablesToMaintain(testContext().db, opts)).map((t) => t.name);
 
 /** What PostgreSQL last recorded about the probe table: row estimate, and whether columns have statistics. */
 async function measured(): Promise<{ reltuples: number; columnStats: number }> {
@@ -32,27 +35,36 @@ describe('ops: table maintenance (what autovacuum does, for PGlite)', () => {
   it('vacuums and analyzes a table never measured, then leaves it until it grows by a fifth', async () => {
     const { db } = testContext();
     await fill(1, 10_000);
-    expect(await tablesToMaintain(db)).to.include(TABLE);
+    expect(await names()).to.include(NAME);
     expect((await measured()).columnStats).to.equal(0);
 
-    expect(await maintainTables(db)).to.include(TABLE);
+    expect(await maintainTables(db)).to.include(NAME);
     const after = await measured();
     expect(after.reltuples).to.equal(10_000);
     expect(after.columnStats).to.equal(2);
-    expect(await tablesToMaintain(db)).to.not.include(TABLE);
+    expect(await names()).to.not.include(NAME);
 
     await fill(10_001, 11_000); // +10%: not yet
-    expect(await tablesToMaintain(db)).to.not.include(TABLE);
+    expect(await names()).to.not.include(NAME);
     await fill(11_001, 13_000); // +30% in all
-    expect(await tablesToMaintain(db)).to.include(TABLE);
+    expect(await names()).to.include(NAME);
     await maintainTables(db);
     expect((await measured()).reltuples).to.equal(13_000);
   });
 
-  it('leaves empty tables and the migration bookkeeping alone', async () => {
-    const tables = await tablesToMaintain(testContext().db);
-    expect(tables).to.not.include(TABLE);
-    expect(tables.filter((t) => t.startsWith('knex_'))).to.deep.equal([]);
+  it('leaves empty tables, the migration bookkeeping and young system catalogs alone', async () => {
+    const tables = await names();
+    expect(tables).to.not.include(NAME);
+    expect(tables.filter((t) => /knex_|^pg_catalog\./.test(t))).to.deep.equal([]);
+  });
+
+  it('vacuums (freezes) every table, system catalogs included, whose transaction ids are older than the freeze age', async () => {
+    const { db } = testContext();
+    const old = await tablesToMaintain(db, { freezeAge: -1 });
+    expect(old.map((t) => t.name)).to.include.members(['pg_catalog.pg_class', 'pg_catalog.pg_attribute', 'public.knex_migrations', 'public.users', NAME]);
+    // Only stale tables are analyzed; a freeze alone is a plain VACUUM.
+    expect(old.find((t) => t.name === 'pg_catalog.pg_class')?.stale).to.equal(false);
+    expect(await maintainTables(db, { freezeAge: -1 })).to.include.members(['pg_catalog.pg_class', NAME]);
   });
 
   it('runs on a timer from ops.startHousekeeping on PGlite, logging what it did, and stops with ops.close', async () => {
@@ -70,12 +82,12 @@ describe('ops: table maintenance (what autovacuum does, for PGlite)', () => {
     const ops = createOps({ ...deps, config });
     ops.startHousekeeping(pino({ level: 'debug' }, sink), { firstRunMs: 3_600_000 });
     try {
-      for (let i = 0; i < 100 && !lines.some((l) => l.tables?.includes(TABLE)); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 100 && !lines.some((l) => l.tables?.includes(NAME)); i++) await new Promise((r) => setTimeout(r, 50));
     } finally {
       await ops.close();
     }
-    const done = lines.find((l) => l.tables?.includes(TABLE));
-    expect(done?.msg).to.equal('tables vacuumed and analyzed');
+    const done = lines.find((l) => l.tables?.includes(NAME));
+    expect(done?.msg).to.equal('tables vacuumed');
     expect((await measured()).reltuples).to.equal(1_000);
   });
 

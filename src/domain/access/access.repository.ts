@@ -54,7 +54,7 @@ function parseUuidArray(value: string[] | string | null): string[] {
  * Every group the user belongs to: directly, through a dynamic rule, and through nesting (a
  * member of a group is a member of every group that group is in). Cycles are refused on write,
  * and UNION stops at groups already seen. Each step looks up the parents of the groups found so
- * far by member id (LATERAL … OFFSET 0, as in wouldCreateCycle), whatever the planner's statistics.
+ * far by member id (LATERAL … OFFSET 0, as wouldCreateCycle does), whatever the planner's statistics.
  */
 export async function findUserGroupIds(db: Executor, tenantId: string, userId: string): Promise<string[]> {
   const dynamic = await findDynamicGroupIds(db, tenantId, userId);

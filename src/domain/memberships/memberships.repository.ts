@@ -42,28 +42,29 @@ export async function deleteMembers(db: Executor, tenantId: string, groupId: str
 }
 
 /**
- * True when making `candidates` members of `groupId` would close a cycle: the group itself is a
- * candidate, or it is reachable below one of them.
- *
- * Each step looks up the member groups of the groups found so far by primary key (LATERAL, kept
- * apart by OFFSET 0). A plain join let the planner scan the tenant's group memberships once per
- * level where the table looked small: ~0.4 s per add over a 1,000-deep chain on PGlite, with or
- * without statistics.
+ * True when making `candidates` members of `groupId` would close a cycle: one of them is the
+ * group itself or a group it is in, directly or through nesting. The walk goes up from the group
+ * (trees fan out downwards, so a group has fewer groups above it than a candidate has below) and
+ * stops at the first candidate. Each level looks up the parents of the groups found so far by
+ * member id (LATERAL, kept apart by OFFSET 0): as a plain join the planner scanned the tenant's
+ * group memberships once per level where the table looked small, ~0.4 s per add over a
+ * 1,000-deep chain on PGlite. Looking up by member id leaves the planner one sensible index
+ * whatever its statistics say about nested groups (findUserGroupIds walks the same way).
  */
 export async function wouldCreateCycle(db: Executor, tenantId: string, groupId: string, candidates: string[]): Promise<boolean> {
   if (!candidates.length) return false;
   if (candidates.includes(groupId)) return true;
   const result = await db.raw(
-    `WITH RECURSIVE below(id) AS (
-       SELECT unnest(?::uuid[])
+    `WITH RECURSIVE up(id) AS (
+       SELECT ?::uuid
        UNION
-       SELECT m.member_id FROM below b CROSS JOIN LATERAL (
-         SELECT member_id FROM group_members
-          WHERE tenant_id = ? AND group_id = b.id AND member_kind = 'group' OFFSET 0
-       ) m
+       SELECT gm.group_id FROM up CROSS JOIN LATERAL (
+         SELECT group_id FROM group_members
+          WHERE tenant_id = ? AND member_kind = 'group' AND member_id = up.id OFFSET 0
+       ) gm
      )
-     SELECT 1 AS hit FROM below WHERE id = ? LIMIT 1`,
-    [candidates, tenantId, groupId],
+     SELECT 1 AS hit FROM up WHERE id = ANY(?::uuid[]) LIMIT 1`,
+    [groupId, tenantId, candidates],
   );
   return result.rows.length > 0;
 }
