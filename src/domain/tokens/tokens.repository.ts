@@ -55,16 +55,32 @@ export async function insertToken(db: Executor, t: NewTokenRow): Promise<TokenRe
   return toRecord(row);
 }
 
-/** One indexed lookup by hash; only live (unrevoked, unexpired) tokens are returned. */
+/**
+ * One indexed lookup by hash; only live (unrevoked, unexpired) tokens are returned, and a token
+ * acting as a user only while that user is active (sessions check their user themselves, with
+ * their own answers). Deleting the user revokes its tokens (migration 20261204000100).
+ */
 export async function findLiveTokenByHash(db: Executor, tokenHash: string): Promise<TokenRecord | undefined> {
-  const row = await db('api_tokens')
-    .select(columns)
-    .where({ token_hash: tokenHash })
-    .whereNot({ kind: 'oauth_client' })
-    .whereNull('revoked_at')
-    .where((q) => q.whereNull('expires_at').orWhere('expires_at', '>', db.fn.now()))
+  const row = await db('api_tokens as t')
+    .select(columns.map((c) => `t.${c}`))
+    .where({ 't.token_hash': tokenHash })
+    .whereNot({ 't.kind': 'oauth_client' })
+    .whereNull('t.revoked_at')
+    .where((q) => q.whereNull('t.expires_at').orWhere('t.expires_at', '>', db.fn.now()))
+    .where((q) =>
+      q
+        .whereNull('t.user_id')
+        .orWhere('t.kind', 'session')
+        .orWhereExists((u) => u.select(db.raw('1')).from('users as u').whereRaw('u.tenant_id = t.tenant_id AND u.id = t.user_id AND u.active')),
+    )
     .first();
   return row ? toRecord(row) : undefined;
+}
+
+/** The live tokens acting as a user (sessions included), by index. */
+export async function findLiveTokenIdsOfUser(db: Executor, tenantId: string, userId: string): Promise<string[]> {
+  const rows: { id: string }[] = await db('api_tokens').select('id').where({ tenant_id: tenantId, user_id: userId }).whereNull('revoked_at');
+  return rows.map((r) => r.id);
 }
 
 /**

@@ -33,8 +33,11 @@ export function tokensService(db: Db) {
       const unknown = rights.filter((r) => !isRight(r));
       if (unknown.length) throw new InvalidInput(`unknown rights: ${unknown.join(', ')} (known: ${RIGHTS.join(', ')}, or "all")`);
       if (!input.name.trim()) throw new InvalidInput('a token needs a name');
-      if (input.userId && !(isUuid(input.userId) && (await findUserById(db, input.tenantId, input.userId)))) {
-        throw new InvalidInput(`user ${input.userId} is not a user of this tenant`);
+      if (input.userId) {
+        const user = isUuid(input.userId) ? await findUserById(db, input.tenantId, input.userId) : undefined;
+        if (!user) throw new InvalidInput(`user ${input.userId} is not a user of this tenant`);
+        // A token acting as a deactivated user would be refused on every request (tokens.repository.ts).
+        if (!user.active) throw new InvalidInput(`user ${input.userId} is deactivated`);
       }
       const token = generateToken();
       const record = await insertToken(db, {

@@ -1,5 +1,5 @@
 import type { Db } from '../../db/knex';
-import { inTransaction } from '../../db/transaction';
+import { inTransaction, type Executor } from '../../db/transaction';
 import { insertAuditEvent } from '../audit/audit.repository';
 import { AlreadyExists, InvalidInput, NotFound } from '../errors';
 import { assertVersion, type VersionCondition } from '../versions';
@@ -11,6 +11,8 @@ import { actorOf, type Principal } from '../principal';
 import type { NewUser, User, UserChanges, UserFields, UserGroupRef, UserListQuery, UserTextFormat, UserTextPage } from './user';
 import { countUsers, deleteUserRow, findGroupsOfUsers, findUserById, findUserPage, findUserTextPage, updateUser } from './users.repository';
 import { writeLanes } from '../write-lanes';
+import { tokenRuntimeOf } from '../tokens/token-runtime';
+import { findLiveTokenIdsOfUser } from '../tokens/tokens.repository';
 import { insertUsersWithAudit, type Actor, type UserRowInput } from './users.writes';
 
 function auditView(u: User): Record<string, unknown> {
@@ -62,7 +64,8 @@ export function usersService(db: Db) {
     action: string,
   ): Promise<User> {
     if (!isUuid(id)) throw new NotFound('user', id);
-    return inTransaction(db, async (trx) => {
+    let announced: Promise<void> = Promise.resolve();
+    const user = await inTransaction(db, async (trx) => {
       const before = await findUserById(trx, p.tenantId, id, { forUpdate: true });
       if (!before) throw new NotFound('user', id);
       assertVersion(condition, before.version);
@@ -70,8 +73,22 @@ export function usersService(db: Db) {
       checkUserName(changes.userName);
       const after = await updateUser(trx, p.tenantId, id, await withPasswordHash(changes));
       await insertAuditEvent(trx, { tenantId: p.tenantId, ...actorOf(p), action, resourceType: 'user', resourceId: id, before: auditView(before), after: auditView(after) });
+      if (after.active !== before.active) ({ announced } = await tokensFollowing(trx, p.tenantId, id));
       return after;
     });
+    await announced;
+    return user;
+  }
+
+  /**
+   * Inside a transaction that (de)activates or deletes a user: its tokens change validity at the
+   * commit (src/domain/tokens/tokens.repository.ts, migration 20261204000100). The returned
+   * promise resolves once the instances' token caches have heard so, as a revocation's does;
+   * await it only after the commit.
+   */
+  async function tokensFollowing(trx: Executor, tenantId: string, userId: string): Promise<{ announced: Promise<void> }> {
+    const ids = await findLiveTokenIdsOfUser(trx, tenantId, userId);
+    return { announced: ids.length ? tokenRuntimeOf(trx).invalidateAfterCommit(trx, ids) : Promise.resolve() };
   }
 
   return {
@@ -161,16 +178,19 @@ export function usersService(db: Db) {
     /** Deletes a user and every membership it had (the groups' counts follow). */
     async deleteUser(p: Principal, id: string, condition?: VersionCondition): Promise<void> {
       if (!isUuid(id)) throw new NotFound('user', id);
+      let announced: Promise<void> = Promise.resolve();
       await inTransaction(db, async (trx) => {
         const before = await findUserById(trx, p.tenantId, id, { forUpdate: true });
         if (!before) throw new NotFound('user', id);
         assertVersion(condition, before.version);
+        ({ announced } = await tokensFollowing(trx, p.tenantId, id));
         // CASE: the row goes first, so a concurrent membership insert (holding a key-share lock
         // on it) finishes before we remove memberships, and none is left dangling.
         await deleteUserRow(trx, p.tenantId, id);
         const groups = await removeFromAllGroups(trx, p.tenantId, { kind: 'user', id });
         await insertAuditEvent(trx, { tenantId: p.tenantId, ...actorOf(p), action: 'user.deleted', resourceType: 'user', resourceId: id, before: { ...auditView(before), groups } });
       });
+      await announced;
     },
   };
 }

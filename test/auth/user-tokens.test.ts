@@ -1,0 +1,108 @@
+import { expect } from 'chai';
+import request from 'supertest';
+import { createDb } from '../../src/db/knex';
+import { hashToken } from '../../src/domain/tokens/token';
+import { tokenRuntimeOf } from '../../src/domain/tokens/token-runtime';
+import { testContext } from '../helpers/context';
+import { newTenant, type TestTenant } from '../helpers/factories';
+import { bearer } from '../helpers/http';
+import { appWith } from '../ops/helpers';
+
+const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function eventually(check: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > ms) throw new Error(`condition not met within ${ms} ms`);
+    await sleep(5);
+  }
+}
+
+describe('auth: a token acting as a user follows that user (deprovisioning cuts it off)', () => {
+  let t: TestTenant;
+  let admin: string;
+  let app: ReturnType<typeof appWith>['app'];
+
+  before(async () => {
+    t = await newTenant();
+    admin = await t.token(['admin', 'scim_provisioning']);
+    ({ app } = appWith({ rateLimitSyncMs: 60_000 }));
+    // The token cache is on, so each refusal below also shows the cached entry was dropped.
+    await eventually(() => tokenRuntimeOf(testContext().db).cache.enabled);
+  });
+
+  const setActive = (userId: string, active: boolean) =>
+    request(app)
+      .patch(`/scim/v2/Users/${userId}`)
+      .set(bearer(admin))
+      .send({ schemas: [PATCH], Operations: [{ op: 'replace', path: 'active', value: active }] })
+      .expect(200);
+
+  it('refuses the token on the next request once its user is deactivated, and accepts it again once reactivated', async () => {
+    const user = await t.user();
+    const own = await t.token(['scim_provisioning'], { userId: user.id });
+    const other = await t.token(['scim_provisioning']);
+    for (let i = 0; i < 2; i++) expect((await request(app).get('/scim/v2/Me').set(bearer(own)).expect(200)).body.id).to.equal(user.id);
+    expect(tokenRuntimeOf(testContext().db).cache.get(hashToken(own))?.userId).to.equal(user.id);
+
+    await setActive(user.id, false);
+    await request(app).get('/scim/v2/Me').set(bearer(own)).expect(401);
+    await request(app).get('/scim/v2/Users?count=0').set(bearer(own)).expect(401);
+    await request(app).get('/scim/v2/Users?count=0').set(bearer(other)).expect(200);
+    // A change that leaves `active` as it was does not matter.
+    await request(app)
+      .patch(`/scim/v2/Users/${user.id}`)
+      .set(bearer(admin))
+      .send({ schemas: [PATCH], Operations: [{ op: 'replace', path: 'displayName', value: 'Still Away' }] })
+      .expect(200);
+    await request(app).get('/scim/v2/Me').set(bearer(own)).expect(401);
+
+    await setActive(user.id, true);
+    expect((await request(app).get('/scim/v2/Me').set(bearer(own)).expect(200)).body.displayName).to.equal('Still Away');
+  });
+
+  it('revokes the user\'s tokens when the user is deleted, and says so in the token list', async () => {
+    const user = await t.user();
+    const own = await t.token(['scim_provisioning', 'group_creation'], { userId: user.id });
+    const other = await t.token(['scim_provisioning']);
+    await request(app).get('/scim/v2/Me').set(bearer(own)).expect(200);
+    await request(app).delete(`/scim/v2/Users/${user.id}`).set(bearer(admin)).expect(204);
+    await request(app).get('/scim/v2/Users?count=0').set(bearer(own)).expect(401);
+    await request(app).get('/scim/v2/Users?count=0').set(bearer(other)).expect(200);
+    const [row] = await testContext().db('api_tokens').where({ token_hash: hashToken(own) }).select('id');
+    const listed = await request(app).get(`/api/v2/tokens/${row.id}`).set(bearer(admin)).expect(200);
+    expect(listed.body.state).to.equal('revoked');
+    expect(listed.body.dateRevoked).to.be.a('string');
+  });
+
+  it('hears of a deactivation made by plain SQL elsewhere (another instance, an operator) through NOTIFY', async () => {
+    const { config, db } = testContext();
+    const user = await t.user();
+    const own = await t.token(['scim_provisioning'], { userId: user.id });
+    await request(app).get('/scim/v2/Me').set(bearer(own)).expect(200);
+    const cache = tokenRuntimeOf(db).cache;
+    expect(cache.get(hashToken(own))).to.not.equal(undefined);
+    const other = config.db.kind === 'postgres' ? createDb(config.db) : db;
+    try {
+      await other('users').where({ tenant_id: t.id, id: user.id }).update({ active: false });
+      await eventually(() => cache.get(hashToken(own)) === undefined, 2000);
+      await request(app).get('/scim/v2/Me').set(bearer(own)).expect(401);
+    } finally {
+      if (other !== db) await other.destroy();
+    }
+  });
+
+  it('will not mint a token acting as a deactivated user (400), nor for an unknown one', async () => {
+    const user = await t.user({ active: false });
+    const res = await request(app).post('/api/v2/tokens').set(bearer(admin)).send({ name: 'away', rights: ['scim_provisioning'], userId: user.id }).expect(400);
+    expect(JSON.stringify(res.body)).to.match(/deactivated/);
+    await request(app)
+      .post('/api/v2/tokens')
+      .set(bearer(admin))
+      .send({ name: 'nobody', rights: ['scim_provisioning'], userId: '00000000-0000-4000-8000-000000000000' })
+      .expect(400);
+    const minted = await testContext().db('api_tokens').where({ tenant_id: t.id }).whereIn('name', ['away', 'nobody']).count('* as n').first();
+    expect(Number(minted?.n)).to.equal(0);
+  });
+});
