@@ -247,6 +247,18 @@ describe('robustness: named hostile inputs against every operation of the spec',
       }
     });
 
+    it('a lone surrogate escape (\\uD800-\\uDFFF without its pair) in a JSON body is refused with 400 in the dialect shape and writes nothing, for every operation with a body', async () => {
+      // Valid UTF-8 JSON text, but not Unicode: PostgreSQL would have stored U+FFFD (or jsonb refused it).
+      for (const op of withBody) {
+        for (const lone of ['\uD800', '\uDFFF']) {
+          const text = JSON.stringify(replaceStrings(exampleBody(op), (s, key) => (key === 'grant_type' ? s : `${s}${lone}`)));
+          if (!/\\ud[89a-f]/i.test(text)) continue;
+          const a = await sendChecked(w, { ...wellFormed(op, w), body: { type: bodyType(op), raw: Buffer.from(text) } });
+          expect(a.status, `${op.name} with ${JSON.stringify(lone)}: ${a.status} ${a.text.slice(0, 200)}`).to.equal(400);
+        }
+      }
+    });
+
     it('in paths, query strings and headers answers 4xx and never 5xx', async () => {
       for (const op of ops) {
         const r = wellFormed(op, w);

@@ -11,6 +11,44 @@ export function assertUtf8Body(buf: Buffer): void {
   if (!isUtf8(buf)) throw Object.assign(new Error('the request body is not valid UTF-8'), { status: 400, type: 'encoding.invalid' });
 }
 
+/** A UTF-16 surrogate without its partner: text that is not Unicode (PostgreSQL would store U+FFFD). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export const hasLoneSurrogate = (s: string): boolean => LONE_SURROGATE.test(s);
+
+/**
+ * Whether JSON text holds a `\uD800`–`\uDFFF` escape, the only way a surrogate gets into a body
+ * that is valid UTF-8 (an escaped backslash before `u` is a false alarm, which only costs the walk
+ * of `rejectLoneSurrogates`). Used in the parser's `verify` hook, on the raw bytes.
+ */
+export function hasSurrogateEscape(buf: Buffer): boolean {
+  for (let i = buf.indexOf('\\u'); i !== -1; i = buf.indexOf('\\u', i + 2)) {
+    const [d, x] = [buf[i + 2], buf[i + 3]];
+    if ((d === 0x64 || d === 0x44) && x !== undefined && /[89a-fA-F]/.test(String.fromCharCode(x))) return true;
+  }
+  return false;
+}
+
+/**
+ * Refuses a JSON body with a lone surrogate in any key or string (RFC 8259 §8.2: such text is not
+ * interoperable). The driver would send it to PostgreSQL as U+FFFD, storing a name the client did
+ * not send, and jsonb refuses it outright. Walks the parsed body only when the raw text had a
+ * surrogate escape (`surrogateEscapes`, set in `verify`); iterative, as bodies may nest deeply.
+ */
+export function rejectLoneSurrogates(req: Request, _res: Response, next: NextFunction): void {
+  if (!(req as Request & { surrogateEscapes?: boolean }).surrogateEscapes) return next();
+  const stack: unknown[] = [req.body];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (hasLoneSurrogate(v)) throw new InvalidInput('the request body is not valid Unicode: a \\uD800-\\uDFFF escape without its pair');
+    } else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) stack.push(k, x);
+    }
+  }
+  next();
+}
+
 /**
  * express-openapi-validator (5.x on OpenAPI 3.1) coerces `?pageSize=Infinity` or `1e309` to
  * Infinity and lets it through `maximum`, so a handler would page without a bound. Runs after

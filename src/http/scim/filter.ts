@@ -1,4 +1,5 @@
 import type { CompareOp, Criteria, Scalar } from '../../domain/criteria';
+import { hasLoneSurrogate } from '../common/request-guards';
 import { invalidFilter } from './errors';
 import { SCHEMA } from './schemas';
 
@@ -50,6 +51,7 @@ function tokenize(input: string): Token[] {
       } catch {
         throw invalidFilter(`invalid string escape at position ${start + 1}`);
       }
+      if (hasLoneSurrogate(value as string)) throw invalidFilter(`a \\uD800-\\uDFFF escape without its pair in the string at position ${start + 1}`);
       tokens.push({ kind: 'string', value: value as string, pos: start });
     } else {
       const start = i;
