@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { testContext } from '../helpers/context';
 import { ENTERPRISE, expectScimError, GROUP, memberRows, PATCH_OP, patchOp, scimTenant, USER, type ScimTenant } from './helpers';
+import { MAX_PATH_LENGTH } from '../../src/http/scim/patch';
 
 /** RFC 7644 §3.5.2 PATCH, in every shape issue 3 lists, on Users and Groups. */
 describe('SCIM: PATCH', () => {
@@ -210,6 +211,12 @@ describe('SCIM: PATCH', () => {
       expectScimError(await t.scim.patch(`/Users/${u.id}`, { Operations: [{ op: 'replace', path: 'title', value: 'x' }] }), 400, 'invalidSyntax');
       expectScimError(await t.scim.patch(`/Users/${u.id}`, { schemas: [PATCH_OP], Operations: [] }), 400, 'invalidSyntax');
       expectScimError(await patchUser(u.id, { op: 'replace', path: 'userName', value: '   ' }), 400);
+      expectScimError(await patchUser(u.id, { op: 'replace', path: 42, value: 'x' }), 400, 'invalidPath');
+      const long = `emails[${Array.from({ length: 60 }, (_, k) => `value eq "a${k}@example.com"`).join(' or ')}].type`;
+      expect(long.length).to.be.above(MAX_PATH_LENGTH);
+      const tooLong = await patchUser(u.id, { op: 'replace', path: long, value: 'work' });
+      expectScimError(tooLong, 400, 'invalidPath');
+      expect(tooLong.body.detail).to.equal(`operation 1: "path" is longer than ${MAX_PATH_LENGTH} characters`);
     });
 
     it('applies all operations or none', async () => {

@@ -22,6 +22,8 @@ export interface PatchOperation {
 }
 
 export const MAX_PATCH_OPERATIONS = 1000;
+/** Longest accepted operation `path` (a value filter of a few dozen terms fits). */
+export const MAX_PATH_LENGTH = 1000;
 
 /** Validates a PatchOp body and normalises its operations. */
 export function parsePatchRequest(body: unknown): PatchOperation[] {
@@ -38,7 +40,8 @@ export function parsePatchRequest(body: unknown): PatchOperation[] {
     if (typeof op !== 'string' || !/^(add|remove|replace)$/i.test(op)) throw invalidSyntax(`operation ${i + 1}: "op" must be add, remove or replace`);
     const pathKey = getKey(raw, 'path');
     const path = pathKey ? raw[pathKey] : undefined;
-    if (path !== undefined && path !== null && (typeof path !== 'string' || path.length > 1000)) throw invalidPath(`operation ${i + 1}: "path" must be a string`);
+    if (path !== undefined && path !== null && typeof path !== 'string') throw invalidPath(`operation ${i + 1}: "path" must be a string`);
+    if (typeof path === 'string' && path.length > MAX_PATH_LENGTH) throw invalidPath(`operation ${i + 1}: "path" is longer than ${MAX_PATH_LENGTH} characters`);
     const valueKey = getKey(raw, 'value');
     const name = op.toLowerCase() as PatchOpName;
     const value = valueKey ? raw[valueKey] : undefined;
