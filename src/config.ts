@@ -16,8 +16,8 @@ export type DbConfig =
       kind: 'pglite';
       dir: string;
       /**
-       * How often Roster vacuums and analyzes the tables that grew, in seconds
-       * (PGLITE_VACUUM_INTERVAL_SECONDS; src/ops/table-maintenance.ts); 0: never.
+       * How often Roster does autovacuum's work (analyze grown tables, freeze old ones), in
+       * seconds (PGLITE_VACUUM_INTERVAL_SECONDS; src/ops/table-maintenance.ts); 0: never.
        */
       vacuumIntervalSeconds: number;
     };
