@@ -11,6 +11,11 @@ export type DbConfig =
       poolMax: number;
       /** Keep the hot fixed-shape statements prepared per connection (PG_PREPARED_STATEMENTS). */
       preparedStatements: boolean;
+      /**
+       * statement_timeout of the service's connections, in ms (PG_STATEMENT_TIMEOUT_MS); 0: the
+       * server's or role's own setting. Migrations run without it.
+       */
+      statementTimeoutMs: number;
     }
   | {
       kind: 'pglite';
@@ -195,7 +200,14 @@ function logLevel(env: Env): string {
 export function loadConfig(env: Env = process.env): Config {
   const url = env.DATABASE_URL;
   const db: DbConfig = url
-    ? { kind: 'postgres', url, ssl: wantsSsl(env, url), poolMax: int(env, 'PGPOOL_MAX', 10, 1, 200), preparedStatements: bool(env, 'PG_PREPARED_STATEMENTS', true) }
+    ? {
+        kind: 'postgres',
+        url,
+        ssl: wantsSsl(env, url),
+        poolMax: int(env, 'PGPOOL_MAX', 10, 1, 200),
+        preparedStatements: bool(env, 'PG_PREPARED_STATEMENTS', true),
+        statementTimeoutMs: int(env, 'PG_STATEMENT_TIMEOUT_MS', 0, 0, 86_400_000),
+      }
     : { kind: 'pglite', dir: env.PGLITE_DIR || './data', vacuumIntervalSeconds: int(env, 'PGLITE_VACUUM_INTERVAL_SECONDS', 60, 0, 86_400) };
   const production = env.NODE_ENV === 'production';
   return Object.freeze({

@@ -19,8 +19,14 @@ async function main(): Promise<void> {
   knexLog.warn = (message) => logger.warn({ knex: message }, 'knex warning');
   const db = createDb(config.db);
   if (config.migrateOnStart) {
-    const [, applied] = await db.migrate.latest();
-    if (applied.length) logger.info({ migrations: applied }, 'migrations applied');
+    // On PostgreSQL, through connections of their own without the service's statement timeout.
+    const migrator = config.db.kind === 'postgres' && config.db.statementTimeoutMs > 0 ? createDb({ ...config.db, statementTimeoutMs: 0, poolMax: 1 }) : db;
+    try {
+      const [, applied] = await migrator.migrate.latest();
+      if (applied.length) logger.info({ migrations: applied }, 'migrations applied');
+    } finally {
+      if (migrator !== db) await migrator.destroy();
+    }
   }
   const deps = buildDeps(config, db);
   if (config.bootstrapAdmin) {

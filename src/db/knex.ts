@@ -50,6 +50,8 @@ export function knexConfig(db: DbConfig): Knex.Config {
         // default), and dead peers are noticed on idle pooled connections.
         connectionTimeoutMillis: 5_000,
         keepAlive: true,
+        // Sent as a startup parameter; each Execute of a cursor is timed on its own.
+        ...(db.statementTimeoutMs > 0 ? { statement_timeout: db.statementTimeoutMs } : {}),
       },
       pool: { min: 0, max: db.poolMax },
       // Read by src/db/direct.ts (Knex keeps its config object as given).

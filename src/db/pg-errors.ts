@@ -57,6 +57,11 @@ export function translateDbError(err: unknown): unknown {
     case '40P01':
     case '40001':
       return new ServiceUnavailable('the database was busy with conflicting changes; retry');
+    // CASE: a statement cancelled by statement_timeout (PG_STATEMENT_TIMEOUT_MS, or the server's
+    // or role's setting) or by an operator, or a lock not granted within lock_timeout.
+    case '57014':
+    case '55P03':
+      return new ServiceUnavailable('the database cancelled a statement that took too long; retry later');
     default:
       if (e.code && (connectionCodes.has(e.code) || networkCodes.has(e.code))) {
         return new ServiceUnavailable('database unavailable');

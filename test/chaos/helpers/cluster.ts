@@ -55,7 +55,7 @@ function withDatabase(url: string, name: string): string {
 
 /** A harness connection to an existing database. */
 export function harnessKnex(url: string, max = 4): Knex {
-  const config = knexConfig({ kind: 'postgres', url, ssl: false, poolMax: max, preparedStatements: false });
+  const config = knexConfig({ kind: 'postgres', url, ssl: false, poolMax: max, preparedStatements: false, statementTimeoutMs: 0 });
   (config.connection as { application_name?: string }).application_name = 'roster-chaos';
   return knex(config);
 }
