@@ -5,6 +5,7 @@ import { bootstrapAdmin } from './bootstrap';
 import { ConfigError, loadConfig } from './config';
 import { buildDeps } from './container';
 import { createDb, knexLog } from './db/knex';
+import { migrateLatest } from './db/migrate';
 import { createLogger } from './logger';
 import { createMetricsServer } from './ops/metrics-server';
 import { applyHeapGrowingPercent } from './ops/heap';
@@ -18,16 +19,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   knexLog.warn = (message) => logger.warn({ knex: message }, 'knex warning');
   const db = createDb(config.db);
-  if (config.migrateOnStart) {
-    // On PostgreSQL, through connections of their own without the service's statement timeout.
-    const migrator = config.db.kind === 'postgres' && config.db.statementTimeoutMs > 0 ? createDb({ ...config.db, statementTimeoutMs: 0, poolMax: 1 }) : db;
-    try {
-      const [, applied] = await migrator.migrate.latest();
-      if (applied.length) logger.info({ migrations: applied }, 'migrations applied');
-    } finally {
-      if (migrator !== db) await migrator.destroy();
-    }
-  }
+  if (config.migrateOnStart) await migrateLatest(config.db, db, logger);
   const deps = buildDeps(config, db);
   if (config.bootstrapAdmin) {
     const created = await bootstrapAdmin(db, deps.services);

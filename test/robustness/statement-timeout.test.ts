@@ -5,6 +5,7 @@ import { buildApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import { buildDeps } from '../../src/container';
 import { createDb, knexConfig, type Db } from '../../src/db/knex';
+import { migrateLatest } from '../../src/db/migrate';
 import { translateDbError } from '../../src/db/pg-errors';
 import { ServiceUnavailable } from '../../src/domain/errors';
 import { tokenRuntimeOf } from '../../src/domain/tokens/token-runtime';
@@ -49,7 +50,7 @@ describe('robustness: statement timeout (PG_STATEMENT_TIMEOUT_MS)', () => {
            FROM generate_series(1, 40000) i`,
         [t.id],
       );
-      const timed: Config = { ...config, db: { ...config.db, statementTimeoutMs: 5 } };
+      const timed: Config = { ...config, db: { ...config.db, statementTimeoutMs: 20 } };
       db = createDb(timed.db);
       app = buildApp(buildDeps(timed, db), pino({ level: 'silent' }));
     });
@@ -61,8 +62,41 @@ describe('robustness: statement timeout (PG_STATEMENT_TIMEOUT_MS)', () => {
       }
     });
 
+    it('runs migrations at start-up without it (they would fail under it)', async function () {
+      this.timeout(120_000);
+      const { config } = testContext();
+      const pg = config.db;
+      if (pg.kind !== 'postgres') return;
+      const fresh = async (tag: string) => {
+        const name = `roster_migrate_${tag}_${process.pid}_${Date.now()}`;
+        await testContext().db.raw(`CREATE DATABASE ${name}`);
+        const url = new URL(pg.url);
+        url.pathname = `/${name}`;
+        return { name, db: { ...pg, url: url.toString(), statementTimeoutMs: 1 } };
+      };
+      const [a, b] = [await fresh('a'), await fresh('b')];
+      const direct = createDb(a.db);
+      const service = createDb(b.db);
+      try {
+        // Under a 1 ms timeout, the migrations' statements do not all finish.
+        expect(await direct.migrate.latest().then(() => 'applied', () => 'failed')).to.equal('failed');
+        const applied = await migrateLatest(b.db, service, { info: () => undefined });
+        expect(applied.length).to.be.above(20);
+        const check = createDb({ ...b.db, statementTimeoutMs: 0 });
+        try {
+          expect((await check.raw('SELECT count(*)::int AS n FROM knex_migrations')).rows[0].n).to.equal(applied.length);
+        } finally {
+          await check.destroy();
+        }
+      } finally {
+        await direct.destroy();
+        await service.destroy();
+        for (const { name } of [a, b]) await testContext().db.raw(`DROP DATABASE ${name} WITH (FORCE)`);
+      }
+    });
+
     it('sets it on each connection', async () => {
-      expect((await db!.raw('SHOW statement_timeout')).rows[0].statement_timeout).to.equal('5ms');
+      expect((await db!.raw('SHOW statement_timeout')).rows[0].statement_timeout).to.equal('20ms');
     });
 
     it('answers a statement that runs past it with 503 + Retry-After in the dialect\'s shape, not 500', async () => {
