@@ -74,6 +74,15 @@ describe('auth: a token acting as a user follows that user (deprovisioning cuts 
     const listed = await request(app).get(`/api/v2/tokens/${row.id}`).set(bearer(admin)).expect(200);
     expect(listed.body.state).to.equal('revoked');
     expect(listed.body.dateRevoked).to.be.a('string');
+    // …and in the change feed, as a revocation through the token API is.
+    const feedToken = await t.token(['audit_read']);
+    const feed = await request(app).get('/api/v2/changes').query({ resourceType: 'token', resourceId: row.id }).set(bearer(feedToken)).expect(200);
+    const actions = feed.body.entities.map((e: { action: string }) => e.action);
+    expect(actions).to.include('token.revoked');
+    const event = feed.body.entities.find((e: { action: string }) => e.action === 'token.revoked');
+    expect(event.before).to.include({ revokedAt: null, userId: user.id });
+    expect(event.after).to.include({ reason: 'user.deleted' });
+    expect(event.after.revokedAt).to.be.a('string');
   });
 
   it('hears of a deactivation made by plain SQL elsewhere (another instance, an operator) through NOTIFY', async () => {

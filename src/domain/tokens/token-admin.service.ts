@@ -5,7 +5,7 @@ import { InvalidInput, NotFound } from '../errors';
 import { isUuid } from '../ids';
 import { oauthService } from '../oauth/oauth.service';
 import { actorOf, type Principal } from '../principal';
-import type { TokenRecord } from './token';
+import { tokenAuditView, type TokenRecord } from './token';
 import { findManagedToken, findManagedTokenPage } from './token-admin.repository';
 import { tokenRuntimeOf } from './token-runtime';
 import { revokeTokens } from './tokens.repository';
@@ -20,7 +20,7 @@ export interface NewManagedToken {
 }
 
 /** What the audit log keeps of a token: never a secret or a hash. */
-const auditView = (t: TokenRecord) => ({ name: t.name, kind: t.kind, rights: t.rights, userId: t.userId, expiresAt: t.expiresAt, revokedAt: t.revokedAt });
+const auditView = tokenAuditView;
 
 /**
  * Token lifecycle for a tenant's administrators (the `admin` right): list, mint and revoke

@@ -26,6 +26,9 @@ export interface TokenRecord {
   createdAt: Date;
 }
 
+/** What audit events say about a token (never its hash). */
+export const tokenAuditView = (t: TokenRecord) => ({ name: t.name, kind: t.kind, rights: t.rights, userId: t.userId, expiresAt: t.expiresAt, revokedAt: t.revokedAt });
+
 /** Parses "90d", "12h", "30m" or "3600s" into milliseconds; undefined when malformed. */
 export function parseDuration(text: string): number | undefined {
   const m = /^(\d{1,6})([smhdw])$/.exec(text.trim());

@@ -78,9 +78,16 @@ export async function findLiveTokenByHash(db: Executor, tokenHash: string): Prom
 }
 
 /** The live tokens acting as a user (sessions included), by index. */
-export async function findLiveTokenIdsOfUser(db: Executor, tenantId: string, userId: string): Promise<string[]> {
-  const rows: { id: string }[] = await db('api_tokens').select('id').where({ tenant_id: tenantId, user_id: userId }).whereNull('revoked_at');
-  return rows.map((r) => r.id);
+export async function findLiveTokensOfUser(db: Executor, tenantId: string, userId: string): Promise<TokenRecord[]> {
+  const rows: TokenRow[] = await db('api_tokens').select(columns).where({ tenant_id: tenantId, user_id: userId }).whereNull('revoked_at');
+  return rows.map(toRecord);
+}
+
+/** Tokens by id (any state). */
+export async function findTokensByIds(db: Executor, tenantId: string, ids: string[]): Promise<TokenRecord[]> {
+  if (!ids.length) return [];
+  const rows: TokenRow[] = await db('api_tokens').select(columns).where({ tenant_id: tenantId }).whereIn('id', ids).orderBy('id');
+  return rows.map(toRecord);
 }
 
 /**

@@ -12,7 +12,8 @@ import type { NewUser, User, UserChanges, UserFields, UserGroupRef, UserListQuer
 import { countUsers, deleteUserRow, findGroupsOfUsers, findUserById, findUserPage, findUserTextPage, updateUser } from './users.repository';
 import { writeLanes } from '../write-lanes';
 import { tokenRuntimeOf } from '../tokens/token-runtime';
-import { findLiveTokenIdsOfUser } from '../tokens/tokens.repository';
+import { tokenAuditView, type TokenRecord } from '../tokens/token';
+import { findLiveTokensOfUser, findTokensByIds } from '../tokens/tokens.repository';
 import { insertUsersWithAudit, type Actor, type UserRowInput } from './users.writes';
 
 function auditView(u: User): Record<string, unknown> {
@@ -86,9 +87,10 @@ export function usersService(db: Db) {
    * promise resolves once the instances' token caches have heard so, as a revocation's does;
    * await it only after the commit.
    */
-  async function tokensFollowing(trx: Executor, tenantId: string, userId: string): Promise<{ announced: Promise<void> }> {
-    const ids = await findLiveTokenIdsOfUser(trx, tenantId, userId);
-    return { announced: ids.length ? tokenRuntimeOf(trx).invalidateAfterCommit(trx, ids) : Promise.resolve() };
+  async function tokensFollowing(trx: Executor, tenantId: string, userId: string): Promise<{ announced: Promise<void>; tokens: TokenRecord[] }> {
+    const tokens = await findLiveTokensOfUser(trx, tenantId, userId);
+    const ids = tokens.map((t) => t.id);
+    return { tokens, announced: ids.length ? tokenRuntimeOf(trx).invalidateAfterCommit(trx, ids) : Promise.resolve() };
   }
 
   return {
@@ -183,12 +185,19 @@ export function usersService(db: Db) {
         const before = await findUserById(trx, p.tenantId, id, { forUpdate: true });
         if (!before) throw new NotFound('user', id);
         assertVersion(condition, before.version);
-        ({ announced } = await tokensFollowing(trx, p.tenantId, id));
+        const following = await tokensFollowing(trx, p.tenantId, id);
+        announced = following.announced;
         // CASE: the row goes first, so a concurrent membership insert (holding a key-share lock
         // on it) finishes before we remove memberships, and none is left dangling.
         await deleteUserRow(trx, p.tenantId, id);
         const groups = await removeFromAllGroups(trx, p.tenantId, { kind: 'user', id });
         await insertAuditEvent(trx, { tenantId: p.tenantId, ...actorOf(p), action: 'user.deleted', resourceType: 'user', resourceId: id, before: { ...auditView(before), groups } });
+        // The trigger revoked the user's tokens; the API tokens among them get their event, as a revocation through the token API does.
+        const revoked = await findTokensByIds(trx, p.tenantId, following.tokens.filter((t) => t.kind === 'token').map((t) => t.id));
+        for (const after of revoked) {
+          const was = following.tokens.find((t) => t.id === after.id)!;
+          await insertAuditEvent(trx, { tenantId: p.tenantId, ...actorOf(p), action: 'token.revoked', resourceType: 'token', resourceId: after.id, before: tokenAuditView(was), after: { ...tokenAuditView(after), reason: 'user.deleted' } });
+        }
       });
       await announced;
     },
