@@ -53,6 +53,9 @@ export function translateDbError(err: unknown): unknown {
       return new InvalidInput('a value has the wrong format');
     case '54001':
       return new InvalidInput('the request is too complex');
+    // CASE: a value too long for an index row (the text limits should have caught it first).
+    case '54000':
+      return new InvalidInput('a value is too long to be stored');
     // CASE: a transaction that lost to concurrent ones every time it was run (retryingConflicts).
     case '40P01':
     case '40001':

@@ -3,6 +3,7 @@ import { inTransaction, type Executor } from '../../db/transaction';
 import { insertAuditEvent } from '../audit/audit.repository';
 import { Conflict, InvalidInput, NotFound, VersionMismatch } from '../errors';
 import { isUuid } from '../ids';
+import { MAX_NAME_LENGTH } from '../text-limits';
 import { lockExisting, removeFromAllGroups } from '../memberships/memberships.repository';
 import { actorOf, type Principal } from '../principal';
 import type { Group, GroupChanges, GroupListQuery, NewGroup, Page } from './group';
@@ -28,7 +29,7 @@ function auditView(g: Group): Record<string, unknown> {
 function checkName(name: string | undefined): void {
   if (name === undefined) return;
   if (!name.trim()) throw new InvalidInput('a group needs a non-empty name', { field: 'name' });
-  if (name.length > 255) throw new InvalidInput('a group name is at most 255 characters', { field: 'name' });
+  if (name.length > MAX_NAME_LENGTH) throw new InvalidInput(`a group name is at most ${MAX_NAME_LENGTH} characters`, { field: 'name' });
 }
 
 /** Dynamic membership rules must parse before they are stored. */

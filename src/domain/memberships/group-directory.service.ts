@@ -9,6 +9,7 @@ import { groupFields } from '../groups/groups.fields';
 import { assertCanManageMembers } from '../groups/groups.policy';
 import { deleteGroupRow, findGroupById, findGroupPage, insertGroup, updateGroup } from '../groups/groups.repository';
 import { loadVisibleGroup } from '../groups/groups.service';
+import { viewerOf } from '../groups/group-members.service';
 import { isUuid } from '../ids';
 import { actorOf, type Principal } from '../principal';
 import { countTenantRows } from '../users/users.repository';
@@ -17,6 +18,7 @@ import { countGroupsWhere, findGroupIdPage, type GroupQuery } from './groups-que
 import { findFirstMembers, findMemberBatch, idRangeEnds, MEMBERS_PER_PART, type MemberTemplates, type MemberTextBatch } from './member-reads.repository';
 import { writeMembers, writeMembersInOneTransaction, type MemberWrite, type MemberWriteContext, type MemberWriteResult } from './member-writes.repository';
 import { writeLanes, type WriteLanes } from '../write-lanes';
+import { checkLength, MAX_EXTERNAL_ID_LENGTH, MAX_NAME_LENGTH } from '../text-limits';
 import type { MemberKind, MemberRef } from './membership';
 import {
   classifyIds,
@@ -128,6 +130,12 @@ const byKind = (refs: MemberRef[], kind: MemberKind) => refs.filter((r) => r.kin
  */
 export const memberRangeCount = (expected: number, batchSize: number) => Math.ceil((expected * 11) / (batchSize * 10));
 
+/** A SCIM group's indexed texts: displayName and externalId (text-limits.ts). */
+function checkGroupTexts(g: { name?: string; externalId?: string | null }): void {
+  checkLength(g.name, MAX_NAME_LENGTH, 'displayName');
+  checkLength(g.externalId, MAX_EXTERNAL_ID_LENGTH, 'externalId');
+}
+
 /** Group directory use cases used by provisioning clients (SCIM): query, create/replace/patch with members. */
 export function groupDirectoryService(db: Db) {
   const memberWrites = writeLanes<MemberWrite, MemberWriteResult | undefined>(
@@ -187,11 +195,16 @@ export function groupDirectoryService(db: Db) {
     Boolean(m.replaceMembers || m.removeMembersWhere || m.removeMembers?.length || m.addMembers?.length || (m.next && hasMemberChange(m.next)));
 
   return {
-    /** A page of groups matching criteria, with the total (skipped when `skipCount`). */
-    async queryGroups(p: Principal, query: GroupQuery & { skipCount?: boolean }): Promise<Page<Group> & { seqs: number[] }> {
+    /**
+     * A page of the groups the principal may see matching criteria, with the total (skipped when
+     * `skipCount`). A token acting as a user sees what Groups v2 lists for it (visibility).
+     */
+    async queryGroups(p: Principal, query: Omit<GroupQuery, 'viewer'> & { skipCount?: boolean }): Promise<Page<Group> & { seqs: number[] }> {
+      // CASE: a token acting as no user sees every group: no statement for the viewer, none added.
+      const viewer = await viewerOf(db, p);
       const [idPage, total] = await Promise.all([
-        findGroupIdPage(db, p.tenantId, query),
-        query.skipCount ? Promise.resolve(-1) : countGroupsWhere(db, p.tenantId, query.criteria),
+        findGroupIdPage(db, p.tenantId, { ...query, viewer }),
+        query.skipCount ? Promise.resolve(-1) : countGroupsWhere(db, p.tenantId, query.criteria, viewer),
       ]);
       const ids = idPage.map((r) => r.id);
       const loaded = ids.length ? await findGroupPage(db, p.tenantId, { ids, offset: 0, limit: ids.length }) : [];
@@ -268,6 +281,7 @@ export function groupDirectoryService(db: Db) {
     /** Creates a group with its initial members in one transaction. */
     async createGroup(p: Principal, input: NewGroup, members: MemberInput[] = []): Promise<Group> {
       if (!input.name?.trim()) throw new InvalidInput('a group needs a non-empty name', { field: 'name' });
+      checkGroupTexts(input);
       return inTransaction(db, async (trx) => {
         const id = await insertGroup(trx, p.tenantId, input, p.userId ?? null);
         let group = (await findGroupById(trx, p.tenantId, id))!;
@@ -284,6 +298,7 @@ export function groupDirectoryService(db: Db) {
     /** Applies a GroupMutation atomically under the version condition (SCIM If-Match). */
     async mutateGroup(p: Principal, groupId: string, m: GroupMutation, condition?: VersionCondition): Promise<Group> {
       if (m.changes?.name !== undefined && !m.changes.name.trim()) throw new InvalidInput('a group needs a non-empty name', { field: 'name' });
+      if (m.changes) checkGroupTexts(m.changes);
       const fast = await mutateMembersFast(db, memberWrites, p, groupId, m, condition);
       if (fast) return fast;
       return inTransaction(db, async (trx) => {

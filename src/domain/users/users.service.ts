@@ -11,6 +11,7 @@ import { actorOf, type Principal } from '../principal';
 import type { NewUser, User, UserChanges, UserFields, UserGroupRef, UserListQuery, UserTextFormat, UserTextPage } from './user';
 import { countUsers, deleteUserRow, findGroupsOfUsers, findUserById, findUserPage, findUserTextPage, updateUser } from './users.repository';
 import { writeLanes } from '../write-lanes';
+import { checkLength, MAX_EXTERNAL_ID_LENGTH, MAX_NAME_LENGTH } from '../text-limits';
 import { tokenRuntimeOf } from '../tokens/token-runtime';
 import { tokenAuditView, type TokenRecord } from '../tokens/token';
 import { findLiveTokensOfUser, findTokensByIds } from '../tokens/tokens.repository';
@@ -24,7 +25,14 @@ function auditView(u: User): Record<string, unknown> {
 function checkUserName(userName: string | undefined): void {
   if (userName === undefined) return;
   if (!userName.trim()) throw new InvalidInput('a user needs a non-empty userName', { field: 'userName' });
-  if (userName.length > 255) throw new InvalidInput('a userName is at most 255 characters', { field: 'userName' });
+  if (userName.length > MAX_NAME_LENGTH) throw new InvalidInput(`a userName is at most ${MAX_NAME_LENGTH} characters`, { field: 'userName' });
+}
+
+/** The indexed texts of a user: userName, displayName, externalId (text-limits.ts). */
+function checkUserTexts(u: { userName?: string; displayName?: string | null; externalId?: string | null }): void {
+  checkUserName(u.userName);
+  checkLength(u.displayName, MAX_NAME_LENGTH, 'displayName');
+  checkLength(u.externalId, MAX_EXTERNAL_ID_LENGTH, 'externalId');
 }
 
 /** Hashes a write-only password change (undefined: unchanged; null: cleared). */
@@ -71,7 +79,7 @@ export function usersService(db: Db) {
       if (!before) throw new NotFound('user', id);
       assertVersion(condition, before.version);
       const changes = await decide(before);
-      checkUserName(changes.userName);
+      checkUserTexts(changes);
       const after = await updateUser(trx, p.tenantId, id, await withPasswordHash(changes));
       await insertAuditEvent(trx, { tenantId: p.tenantId, ...actorOf(p), action, resourceType: 'user', resourceId: id, before: auditView(before), after: auditView(after) });
       if (after.active !== before.active) ({ announced } = await tokensFollowing(trx, p.tenantId, id));
@@ -96,7 +104,7 @@ export function usersService(db: Db) {
   return {
     /** Creates a user and its audit event in one statement; a taken userName is AlreadyExists. */
     async createUser(p: Principal, input: NewUser): Promise<User> {
-      checkUserName(input.userName);
+      checkUserTexts(input);
       const actor = actorOf(p);
       const row = await withPasswordHash(input);
       // One lane per tenant and actor: a batch's statement writes one actor into its events.
@@ -114,7 +122,7 @@ export function usersService(db: Db) {
       const prepared = await Promise.all(
         inputs.map(async (input) => {
           try {
-            checkUserName(input.userName);
+            checkUserTexts(input);
             return await withPasswordHash(input);
           } catch (err) {
             if (err instanceof Error) return err;
