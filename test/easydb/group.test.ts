@@ -169,6 +169,35 @@ describe('Group bags: /api/v1/group', () => {
       expectApiError(await post(token, [{ group: { _id: g.seq, _version: 3 }, _owner: null }]), 'invalid_value');
     });
 
+    it('lets nobody grant an ACL right it does not hold on the group (Insufficient Rights), unless it owns the group', async () => {
+      // The probe's escalation: bag_read and bag_write through the ACL, then bag_delete granted to itself.
+      const { token, user } = await sessionWith({ 'system.group': {} });
+      const g = await t.group({ name: 'guarded' });
+      const colleague = await t.user();
+      await grant(t, g.id, { kind: 'user', id: user.id }, ['bag_read', 'bag_write']);
+      const self = { _basetype: 'user', user: { _id: user.seq } };
+      const mate = { _basetype: 'user', user: { _id: colleague.seq } };
+      expectUserError(
+        await post(token, [{ group: { _id: g.seq, _version: 2 }, _acl: [{ who: self, rights: { bag_read: {}, bag_write: {}, bag_delete: {} } }] }]),
+        'insufficient_rights',
+        { right: 'bag_delete', ids: String(g.seq) },
+      );
+      expectUserError(await post(token, [{ group: { _id: g.seq, _version: 2 }, _acl: [{ who: self, rights: { bag_read: {}, bag_write: {} } }, { who: mate, rights: { bag_delete: {} } }] }]), 'insufficient_rights', { right: 'bag_delete' });
+      const acl = await testContext().db('group_acl').where({ tenant_id: t.id, group_id: g.id }).select('who_id', 'rights');
+      expect(acl).to.deep.equal([{ who_id: user.id, rights: ['bag_read', 'bag_write'] }]);
+      expectUserError(await del(token, g.seq), 'insufficient_rights', { right: 'bag_delete' });
+      // Rights it holds it may pass on, and keep its own entry as it was.
+      const res = await post(token, [{ group: { _id: g.seq, _version: 2 }, _acl: [{ who: self, rights: { bag_read: {}, bag_write: {} } }, { who: mate, rights: { bag_read: {} } }] }]).expect(200);
+      expect(res.body[0]._acl).to.have.length(2);
+      // An owner decides: the user owning a group may grant what it does not hold itself.
+      const owner = await sessionWith({ 'system.group': { create: true } });
+      const created = await put(owner.token, [{ group: { name: 'owned' } }]).expect(200);
+      const seq = created.body[0].group._id as number;
+      const ownedId = (await testContext().db('groups').where({ tenant_id: t.id, seq }).first()).id as string;
+      await grant(t, ownedId, { kind: 'user', id: owner.user.id }, ['bag_write']);
+      await post(owner.token, [{ group: { _id: seq, _version: 2 }, _acl: [{ who: mate, rights: { bag_delete: {} } }, { who: { _basetype: 'user', user: { _id: owner.user.seq } }, rights: { bag_write: {} } }] }]).expect(200);
+    });
+
     it('forgets a deleted user\'s and a deleted group\'s ACL entries, and a deleted owner, whichever dialect deleted them', async () => {
       const { token } = await sessionWith({ 'system.group': {}, bag_read: {} });
       const g = await t.group();

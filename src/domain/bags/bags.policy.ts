@@ -34,3 +34,32 @@ export function assertMayGrant(caller: Caller, before: RightsSpec, after: Rights
     if (!had.has(right) && !holds(caller, right)) throw new NoSystemRight(right === 'create' ? 'system.group' : right, right === 'create' ? 'create' : undefined);
   }
 }
+
+/**
+ * Nobody grants a right it does not hold, in `_acl` as in `_system_rights`: every right an ACL
+ * entry gains must be one the caller holds on this group (its own rights, or ACL entries naming
+ * it; `admin` holds all) unless the caller owns the group (its user or one of its groups is the
+ * owner; a creator owns what it creates), since an owner decides who may do what with it.
+ * Rights an entry already had may stay or go. Entries are keyed "kind:id".
+ */
+export function assertMayGrantAcl(
+  caller: Caller,
+  owns: boolean,
+  mine: ReadonlySet<string> | undefined,
+  before: { who: string; rights: string[] }[],
+  after: { who: string; rights: string[] }[],
+  seqs: number[],
+): void {
+  if (owns) return;
+  const had = new Set(before.flatMap((e) => e.rights.map((r) => `${e.who}:${r}`)));
+  const held = new Set(bagRights(caller, mine));
+  for (const e of after) {
+    for (const right of e.rights) {
+      if (!had.has(`${e.who}:${right}`) && !held.has(right)) throw new InsufficientRights('update', right, seqs);
+    }
+  }
+}
+
+/** Whether the caller owns a group: its user is the owner, or the owner is one of its groups. */
+export const ownsGroup = (caller: Caller, owner: { ownerUserId: string | null; ownerGroupId: string | null }): boolean =>
+  (owner.ownerUserId !== null && owner.ownerUserId === caller.holder.userId) || (owner.ownerGroupId !== null && caller.groupIds.includes(owner.ownerGroupId));

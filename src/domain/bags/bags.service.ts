@@ -12,7 +12,7 @@ import type { Group, GroupChanges } from '../groups/group';
 import { groupsService, loadVisibleGroup } from '../groups/groups.service';
 import { actorOf, type Principal } from '../principal';
 import { isWritableGroupType, type BagAttributes, type BagInput, type BagView, type PrincipalRef, type Who } from './bag';
-import { assertBagRight, assertMayGrant, assertSystemRight, bagRights, canRead } from './bags.policy';
+import { assertBagRight, assertMayGrant, assertMayGrantAcl, assertSystemRight, bagRights, canRead, ownsGroup } from './bags.policy';
 import { findReadableGroupIds } from './bags.repository';
 
 /** Most groups one list call returns. */
@@ -32,6 +32,8 @@ async function resolveRefs(trx: Executor, tenantId: string, refs: PrincipalRef[]
 }
 
 const whoId = (w: Who) => (w.kind === 'user' ? w.user.id : w.group.id);
+/** ACL entries keyed "kind:id", as assertMayGrantAcl compares them. */
+const aclByWho = (acl: { who: Who; rights: string[] }[]) => acl.map((e) => ({ who: `${e.who.kind}:${whoId(e.who)}`, rights: e.rights }));
 
 /** Vendor attributes merged over the stored ones (an absent attribute stays). */
 function mergeAttributes(current: GroupAccess['vendorAttributes'], given: BagAttributes): GroupAccess['vendorAttributes'] {
@@ -160,6 +162,8 @@ export function bagsService(db: Db) {
           const checked = await checkInput(trx, p, input);
           if (checked.owner && !(checked.owner.kind === 'user' && checked.owner.user.id === p.userId)) throw new ChangeOwnerOnCreation();
           if (checked.systemRights) assertMayGrant(caller, {}, checked.systemRights);
+          // The creator owns the new group, so it may give others any ACL right on it.
+          if (checked.acl) assertMayGrantAcl(caller, true, undefined, [], aclByWho(checked.acl), []);
           const group = await groupsService(trx).createGroup(p, { name: input.name, description: input.comment ?? null });
           const before = (await findGroupAccess(trx, p.tenantId, [group.id])).get(group.id)!;
           await writeAccess(trx, p, group.id, before, { ...input, attributes: { type: 'easydb', ...input.attributes } }, { ...checked, owner: undefined });
@@ -180,7 +184,8 @@ export function bagsService(db: Db) {
           const [brief] = await findGroupBriefsBySeqs(trx, p.tenantId, [input.seq], { forUpdate: true });
           if (!brief) throw new NotFound('group', String(input.seq));
           const current = await loadVisibleGroup(trx, p, brief.id, true);
-          assertBagRight(caller, (await findAclRights(trx, p.tenantId, [brief.id], caller.holder)).get(brief.id), 'bag_write', brief.seq);
+          const mine = (await findAclRights(trx, p.tenantId, [brief.id], caller.holder)).get(brief.id);
+          assertBagRight(caller, mine, 'bag_write', brief.seq);
           if (input.version === undefined) throw new InvalidInput('group._version is required to update a group', { field: 'group._version', required: true });
           if (input.version !== current.version + 1) throw new VersionMismatch(input.version, current.version + 1);
           if (current.system && input.name !== undefined && input.name !== current.name) {
@@ -189,6 +194,10 @@ export function bagsService(db: Db) {
           const checked = await checkInput(trx, p, input);
           const before = (await findGroupAccess(trx, p.tenantId, [brief.id])).get(brief.id)!;
           if (checked.systemRights) assertMayGrant(caller, before.systemRights, checked.systemRights);
+          if (checked.acl) {
+            const stored = (await findAclEntries(trx, p.tenantId, [brief.id])).map((e) => ({ who: `${e.whoKind}:${e.whoId}`, rights: e.rights }));
+            assertMayGrantAcl(caller, ownsGroup(caller, before), mine, stored, aclByWho(checked.acl), [brief.seq]);
+          }
           const changes: GroupChanges = {};
           if (input.name !== undefined) changes.name = input.name;
           if (input.comment !== undefined) changes.description = input.comment;
