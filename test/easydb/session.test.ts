@@ -51,6 +51,14 @@ describe('Sessions: /api/v1/session', () => {
       expect((await api().get('/api/v1/session').query({ token }).expect(200)).body.user.user._id).to.equal(user.seq);
     });
 
+    it('takes an e-mail login and a password with reserved characters unencoded in the query string (RFC 3986 allows them there)', async () => {
+      const user = await t.user({ userName: 'carol@example.com' });
+      await setPassword(user.id, 'p@ss!w:rd/?$,;');
+      const token = await start();
+      const res = await api().post(`/api/v1/session/authenticate?token=${token}&login=carol@example.com&password=p@ss!w:rd/?$,;&tenant=${t.name}`).expect(200);
+      expect(res.body.user.user.login).to.equal('carol@example.com');
+    });
+
     it('takes the parameters from a form body, and the token from an Authorization header', async () => {
       const user = await t.user({ userName: 'bob' });
       await setPassword(user.id, 'pw-bob');
