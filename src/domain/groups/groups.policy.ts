@@ -38,5 +38,5 @@ export function canSeeRules(p: Principal, group: Group): boolean {
 export function assertCanManageMembers(p: Principal, group: Group): void {
   if (MEMBER_MANAGER_RIGHTS.some((r) => p.rights.has(r))) return;
   if (p.userId && group.ownerIds.includes(p.userId)) return;
-  throw new Forbidden('changing members needs group_administration or admin, or ownership of the group', MEMBER_MANAGER_RIGHTS);
+  throw new Forbidden('changing members needs admin, group_administration or scim_provisioning, or ownership of the group', MEMBER_MANAGER_RIGHTS);
 }
