@@ -13,10 +13,14 @@ export interface ScalarField {
   json?: boolean;
 }
 
-/** A multi-valued attribute: elements are matched with EXISTS over `exists(where)`. */
+/**
+ * A multi-valued attribute: elements are matched with EXISTS over `exists(where, bindings)`.
+ * `bindings` are the statement's bindings so far, `where`'s last: a wrapper that writes `?`
+ * after `where` appends their values to it.
+ */
 export interface MultiField {
   kind: 'multi';
-  exists: (where: string) => string;
+  exists: (where: string, bindings: unknown[]) => string;
   sub: Record<string, ScalarField>;
   /** The sub-attribute a bare comparison on the attribute means ("emails eq x" → value). */
   defaultSub: string;
@@ -170,18 +174,18 @@ export function compileCriteria(root: Criteria, fields: FieldMap): CompiledSql {
         return `(NOT coalesce(${walk(c.item, scope, depth + 1, inElement)}, FALSE))`;
       case 'pr': {
         const ms = inElement ? undefined : resolveMultiSub(scope, c.field);
-        if (ms) return ms.multi.exists(present(ms.sub));
+        if (ms) return ms.multi.exists(present(ms.sub), bindings);
         const def = resolve(scope, c.field);
-        if (def.kind === 'multi') return def.exists('TRUE');
+        if (def.kind === 'multi') return def.exists('TRUE', bindings);
         return present(def);
       }
       case 'cmp': {
         const ms = inElement ? undefined : resolveMultiSub(scope, c.field);
-        if (ms) return ms.multi.exists(compareScalar(ms.sub, c.cmp, c.value, bindings));
+        if (ms) return ms.multi.exists(compareScalar(ms.sub, c.cmp, c.value, bindings), bindings);
         const def = resolve(scope, c.field);
         if (def.kind === 'multi') {
           const sub = def.sub[def.defaultSub];
-          return def.exists(compareScalar(sub, c.cmp, c.value, bindings));
+          return def.exists(compareScalar(sub, c.cmp, c.value, bindings), bindings);
         }
         return compareScalar(def, c.cmp, c.value, bindings);
       }
@@ -190,7 +194,7 @@ export function compileCriteria(root: Criteria, fields: FieldMap): CompiledSql {
         const def = resolve(scope, c.field);
         if (def.kind !== 'multi') throw invalid(`"${c.field}" is not multi-valued`);
         // Bindings inside the element are collected in order, like everything else.
-        return def.exists(walk(c.where, def.sub, depth + 1, true));
+        return def.exists(walk(c.where, def.sub, depth + 1, true), bindings);
       }
     }
   };

@@ -1,4 +1,7 @@
+import type { Knex } from 'knex';
 import type { Executor } from '../../db/transaction';
+import type { GroupViewer } from '../groups/group';
+import { visibleTo } from '../groups/groups.repository';
 import { isUuid } from '../ids';
 
 /**
@@ -143,15 +146,22 @@ export async function findMemberUserNamesJson(db: Executor, tenantId: string, gr
   return (row as { names: string }).names;
 }
 
-/** A group's direct group members, or the groups it is directly a member of. */
-export async function findRelatedGroups(db: Executor, tenantId: string, groupId: string, direction: 'members' | 'parents'): Promise<GroupBrief[]> {
+/**
+ * A group's direct group members, or the groups it is directly a member of; with a viewer (a
+ * token acting as a user), only the groups it may see (groups.repository.ts's visibleTo).
+ */
+export async function findRelatedGroups(db: Executor, tenantId: string, groupId: string, direction: 'members' | 'parents', viewer?: GroupViewer): Promise<GroupBrief[]> {
   const [mine, theirs] = direction === 'members' ? ['gm.group_id', 'gm.member_id'] : ['gm.member_id', 'gm.group_id'];
-  const rows = await db('group_members as gm')
+  const q = db('group_members as gm')
     .join('groups as g', (j) => j.on('g.tenant_id', 'gm.tenant_id').andOn('g.id', theirs))
     .select(groupBriefColumns.map((c) => `g.${c}`))
     .where({ 'gm.tenant_id': tenantId, 'gm.member_kind': 'group' })
-    .where(mine, groupId)
-    .orderBy('g.seq');
+    .where(mine, groupId);
+  if (viewer) {
+    const visible = visibleTo(viewer, 'g');
+    q.whereRaw(visible.sql, visible.bindings as Knex.RawBinding[]);
+  }
+  const rows = await q.orderBy('g.seq');
   return rows.map(toGroupBrief);
 }
 

@@ -2,6 +2,7 @@ import type { Db } from '../../db/knex';
 import { inTransaction, type Executor } from '../../db/transaction';
 import { AlreadyExists, InvalidInput, NotFound } from '../errors';
 import type { Group, GroupChanges } from '../groups/group';
+import { viewerOf } from '../groups/group-members.service';
 import { groupsService, loadVisibleGroup } from '../groups/groups.service';
 import { isUuid } from '../ids';
 import { membershipService } from '../memberships/membership.service';
@@ -161,12 +162,15 @@ export function keyedGroupsService(db: Db) {
       });
     },
 
-    /** The member and parent lists asked for (user names; group ids). */
+    /**
+     * The member and parent lists asked for (user names; group ids). A token acting as a user
+     * sees only the parents Groups v2 would show it (visibility).
+     */
     async relations(p: Principal, groupId: string, wanted: Set<'memberUsers' | 'memberGroups' | 'parentGroups'>): Promise<GroupRelations> {
       const out: GroupRelations = {};
       if (wanted.has('memberUsers')) out.memberUsersJson = await findMemberUserNamesJson(db, p.tenantId, groupId);
       if (wanted.has('memberGroups')) out.memberGroups = (await findRelatedGroups(db, p.tenantId, groupId, 'members')).map(refOf);
-      if (wanted.has('parentGroups')) out.parentGroups = (await findRelatedGroups(db, p.tenantId, groupId, 'parents')).map(refOf);
+      if (wanted.has('parentGroups')) out.parentGroups = (await findRelatedGroups(db, p.tenantId, groupId, 'parents', await viewerOf(db, p))).map(refOf);
       return out;
     },
   };

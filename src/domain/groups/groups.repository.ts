@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { compileCriteria, sortExpression } from '../../db/criteria-sql';
+import { compileCriteria, sortExpression, type CompiledSql } from '../../db/criteria-sql';
 import { runStatement } from '../../db/direct';
 import type { Executor } from '../../db/transaction';
 import type { Group, GroupChanges, GroupListQuery, GroupViewer, NewGroup } from './group';
@@ -68,15 +68,26 @@ export function filtered(db: Executor, tenantId: string, query: Pick<GroupListQu
     q.whereRaw(sql, bindings as Knex.RawBinding[]);
   }
   if (viewer) {
-    q.whereRaw(
-      `(g.visibility = 'public'
-        OR EXISTS (SELECT 1 FROM group_owners vo WHERE vo.tenant_id = g.tenant_id AND vo.group_id = g.id AND vo.user_id = ?)
-        OR (g.visibility = 'members' AND (g.id = ANY(?::uuid[])
-          OR EXISTS (SELECT 1 FROM group_members vm WHERE vm.tenant_id = g.tenant_id AND vm.group_id = g.id AND vm.member_kind = 'user' AND vm.member_id = ?))))`,
-      [viewer.userId, viewer.ruleGroupIds, viewer.userId],
-    );
+    const visible = visibleTo(viewer);
+    q.whereRaw(visible.sql, visible.bindings as Knex.RawBinding[]);
   }
   return q;
+}
+
+/**
+ * Whether the group row `alias` shows to a user-acting viewer: it is public, or the viewer owns
+ * it, or it is visible to members and the viewer is one (directly or through one of its rules).
+ * The one visibility condition of every listing (filtered), and of the groups shown beside
+ * other resources (a SCIM user's `groups`, a group entity's `parentGroups`).
+ */
+export function visibleTo(viewer: GroupViewer, alias = 'g'): CompiledSql {
+  return {
+    sql: `(${alias}.visibility = 'public'
+        OR EXISTS (SELECT 1 FROM group_owners vo WHERE vo.tenant_id = ${alias}.tenant_id AND vo.group_id = ${alias}.id AND vo.user_id = ?)
+        OR (${alias}.visibility = 'members' AND (${alias}.id = ANY(?::uuid[])
+          OR EXISTS (SELECT 1 FROM group_members vm WHERE vm.tenant_id = ${alias}.tenant_id AND vm.group_id = ${alias}.id AND vm.member_kind = 'user' AND vm.member_id = ?))))`,
+    bindings: [viewer.userId, viewer.ruleGroupIds, viewer.userId],
+  };
 }
 
 /** One page of groups in a deterministic order: the sort keys (default: name), then the id. */

@@ -6,7 +6,9 @@ import { isUuid } from '../ids';
 import { MAX_NAME_LENGTH } from '../text-limits';
 import { lockExisting, removeFromAllGroups } from '../memberships/memberships.repository';
 import { actorOf, type Principal } from '../principal';
-import type { Group, GroupChanges, GroupListQuery, NewGroup, Page } from './group';
+import type { UserGroupRef } from '../users/user';
+import { findGroupsOfUsers } from '../users/users.repository';
+import type { Group, GroupChanges, GroupListQuery, GroupViewer, NewGroup, Page } from './group';
 import { groupMembersService, viewerOf } from './group-members.service';
 import { assertCanSee } from './groups.policy';
 import { findGroupPageWithTotal } from './groups-page.repository';
@@ -86,6 +88,17 @@ export function groupsService(db: Db) {
 
     ...groupMembersService(db, loadVisibleGroup),
     ...q64Service(db),
+
+    /** Whom the principal's listings are for: a GroupViewer when the token acts as a user, else undefined (and no statement). */
+    viewerOf: (p: Principal): Promise<GroupViewer | undefined> => viewerOf(db, p),
+
+    /**
+     * The direct groups of the given users that the principal may see (SCIM's readOnly `groups`):
+     * all of them for a token acting as no user, as Groups v2 lists them for one acting as a user.
+     */
+    async groupsOfUsers(p: Principal, userIds: string[]): Promise<Map<string, UserGroupRef[]>> {
+      return findGroupsOfUsers(db, p.tenantId, userIds, await viewerOf(db, p));
+    },
 
     /**
      * Applies the given changes (absent fields stay as they are). With `expectedVersion`, the

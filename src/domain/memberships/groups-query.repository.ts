@@ -1,8 +1,9 @@
-import type { Knex } from 'knex';
-import { compileCriteria, sortExpression } from '../../db/criteria-sql';
+import { sortExpression } from '../../db/criteria-sql';
 import type { Executor } from '../../db/transaction';
 import type { Criteria } from '../criteria';
+import type { GroupViewer } from '../groups/group';
 import { groupFields } from '../groups/groups.fields';
+import { filtered } from '../groups/groups.repository';
 import { countTenantRows } from '../users/users.repository';
 
 export interface GroupQuery {
@@ -13,21 +14,17 @@ export interface GroupQuery {
   limit: number;
   afterSeq?: number;
   beforeSeq?: number;
-}
-
-function filtered(db: Executor, tenantId: string, criteria?: Criteria): Knex.QueryBuilder {
-  const q = db('groups as g').where('g.tenant_id', tenantId);
-  if (criteria) {
-    const { sql, bindings } = compileCriteria(criteria, groupFields);
-    q.whereRaw(sql, bindings as Knex.RawBinding[]);
-  }
-  return q;
+  /**
+   * Set for a token acting as a user: only the groups it may see (groups.repository.ts's
+   * `filtered`, as Groups v2 lists them). Unset: every group of the tenant.
+   */
+  viewer?: GroupViewer;
 }
 
 /** Ids (with seq) of one page of groups matching criteria, in a deterministic order. */
 export async function findGroupIdPage(db: Executor, tenantId: string, query: GroupQuery): Promise<{ id: string; seq: number }[]> {
   if (query.limit <= 0) return [];
-  const q = filtered(db, tenantId, query.criteria).select('g.id', 'g.seq');
+  const q = filtered(db, tenantId, { criteria: query.criteria }, query.viewer).select('g.id', 'g.seq');
   const dir = query.sortOrder === 'desc' ? 'desc' : 'asc';
   if (query.afterSeq !== undefined) q.where('g.seq', '>', query.afterSeq);
   if (query.beforeSeq !== undefined) q.where('g.seq', '<', query.beforeSeq);
@@ -38,8 +35,9 @@ export async function findGroupIdPage(db: Executor, tenantId: string, query: Gro
   return query.beforeSeq !== undefined ? out.reverse() : out;
 }
 
-export async function countGroupsWhere(db: Executor, tenantId: string, criteria?: Criteria): Promise<number> {
-  if (!criteria) return countTenantRows(db, tenantId, 'groups');
-  const [{ count }] = await filtered(db, tenantId, criteria).count({ count: '*' });
+/** How many groups match the criteria (and show to the viewer, when given). */
+export async function countGroupsWhere(db: Executor, tenantId: string, criteria?: Criteria, viewer?: GroupViewer): Promise<number> {
+  if (!criteria && !viewer) return countTenantRows(db, tenantId, 'groups');
+  const [{ count }] = await filtered(db, tenantId, { criteria }, viewer).count({ count: '*' });
   return Number(count);
 }

@@ -1,4 +1,5 @@
 import type { Criteria } from '../criteria';
+import type { GroupViewer } from '../groups/group';
 import type { MemberTemplate } from '../memberships/member-reads.repository';
 
 /** A user as the core knows it. `resource` holds the dialect-neutral profile (SCIM attributes). */
@@ -46,6 +47,11 @@ export interface UserListQuery {
   withGroups?: boolean;
   /** Also read the tenant's number of users (its counters), in the same statement as the page. */
   withTenantTotal?: boolean;
+  /**
+   * Set for a token acting as a user: the groups read with the page, and those `groups.*`
+   * criteria match through, are only the ones it may see (as Groups v2 lists them). Unset: all.
+   */
+  viewer?: GroupViewer;
 }
 
 /** A group a user belongs to directly. */

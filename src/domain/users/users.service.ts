@@ -9,7 +9,7 @@ import { isUuid } from '../ids';
 import { removeFromAllGroups } from '../memberships/memberships.repository';
 import { actorOf, type Principal } from '../principal';
 import type { NewUser, User, UserChanges, UserFields, UserGroupRef, UserListQuery, UserTextFormat, UserTextPage } from './user';
-import { countUsers, deleteUserRow, findGroupsOfUsers, findUserById, findUserPage, findUserTextPage, updateUser } from './users.repository';
+import { countUsers, deleteUserRow, findUserById, findUserPage, findUserTextPage, updateUser } from './users.repository';
 import { writeLanes } from '../write-lanes';
 import { checkLength, MAX_EXTERNAL_ID_LENGTH, MAX_NAME_LENGTH } from '../text-limits';
 import { tokenRuntimeOf } from '../tokens/token-runtime';
@@ -160,9 +160,6 @@ export function usersService(db: Db) {
      * `format.groups` when given.
      */
     listUserTexts: (p: Principal, query: UserListQuery, format: UserTextFormat): Promise<UserTextPage> => findUserTextPage(db, p.tenantId, query, format),
-
-    /** Direct group memberships of the given users (for SCIM's readOnly `groups`). */
-    groupsOfUsers: (p: Principal, userIds: string[]): Promise<Map<string, UserGroupRef[]>> => findGroupsOfUsers(db, p.tenantId, userIds),
 
     /** Full update: every field is replaced; absent optional fields become empty. */
     replaceUser(p: Principal, id: string, input: NewUser, condition?: VersionCondition): Promise<User> {

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { principalOf } from '../../auth/require-rights';
 import type { Services } from '../../container';
+import type { GroupViewer } from '../../domain/groups/group';
 import type { Principal } from '../../domain/principal';
 import type { User, UserGroupRef, UserListQuery } from '../../domain/users/user';
 import { sendJsonText } from '../common/json-text';
@@ -38,7 +39,10 @@ async function userPage<T extends { seq: number }>(
   read: (query: UserListQuery) => Promise<{ users: T[]; tenantTotal?: number }>,
 ): Promise<PageOf<T>> {
   const cursorMode = params.cursor !== undefined;
+  // CASE: a token acting as a user sees (and filters by) only the groups Groups v2 shows it.
+  const viewer = await services.groups.viewerOf(p);
   const page = await read({
+    ...(viewer ? { viewer } : {}),
     // An unfiltered index page may need the total (see totalOf): the counters ride along.
     withTenantTotal: !cursorMode && !params.criteria,
     criteria: params.criteria,
@@ -53,7 +57,7 @@ async function userPage<T extends { seq: number }>(
   });
   let items = page.users;
   if (!cursorMode) {
-    return { items, list: { totalResults: await totalOf(services, p, params, items.length, page.tenantTotal), startIndex: params.startIndex } };
+    return { items, list: { totalResults: await totalOf(services, p, params, items.length, page.tenantTotal, viewer), startIndex: params.startIndex } };
   }
   let nextCursor: string | undefined;
   let previousCursor: string | undefined;
@@ -112,11 +116,11 @@ async function sendUserList(services: Services, req: Request, res: Response, par
  * or empty-past-the-end page needs a count, which for an unfiltered list comes from the tenant's
  * counters (no count(*) over the tenant's users).
  */
-async function totalOf(services: Services, p: Principal, params: ListParams, found: number, tenantTotal?: number): Promise<number> {
+async function totalOf(services: Services, p: Principal, params: ListParams, found: number, tenantTotal?: number, viewer?: GroupViewer): Promise<number> {
   const offset = params.startIndex - 1;
   if (found < params.count && (found > 0 || offset === 0)) return offset + found;
   if (tenantTotal !== undefined && !params.criteria) return tenantTotal;
-  return (await services.users.listUsers(p, { criteria: params.criteria, offset: 0, limit: 0 })).total;
+  return (await services.users.listUsers(p, { ...(viewer ? { viewer } : {}), criteria: params.criteria, offset: 0, limit: 0 })).total;
 }
 
 /** /Users handlers: parse SCIM → core → present (RFC 7644 §3). */
@@ -124,7 +128,7 @@ export function usersHandlers(services: Services) {
   /** `known`: the user's groups when the caller already knows them (a user just created has none). */
   async function render(req: Request, p: Principal, u: User, known?: UserGroupRef[]): Promise<JsonObject> {
     const { attributes, excluded } = projectionOf(req);
-    const groups = !wants('groups', attributes, excluded) ? undefined : (known ?? (await services.users.groupsOfUsers(p, [u.id])).get(u.id));
+    const groups = !wants('groups', attributes, excluded) ? undefined : (known ?? (await services.groups.groupsOfUsers(p, [u.id])).get(u.id));
     return project(presentUser(u, groups, scimBase(req)), attributes, excluded);
   }
 

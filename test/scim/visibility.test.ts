@@ -1,0 +1,182 @@
+import { expect } from 'chai';
+import { testContext } from '../helpers/context';
+import type { User } from '../../src/domain/users/user';
+import { LIST, qs, scimClient, scimTenant, SEARCH, type ScimClient, type ScimTenant } from './helpers';
+
+/**
+ * Visibility `members`/`owners` (Groups v2) over SCIM: a token acting as a user sees the groups
+ * Groups v2 shows it — in group lists and searches, their totals, users' `groups` and the
+ * `groups` filters — and a token acting as no user sees every group, as before.
+ */
+describe('SCIM: group visibility for tokens acting as a user', () => {
+  let t: ScimTenant;
+  let viewer: User;
+  let ada: User;
+  let asViewer: ScimClient;
+  const ids: Record<string, string> = {};
+
+  /**
+   * ada is a direct member of every group; the viewer is a member of members-in and owners-out,
+   * owns owners-in and is included by members-rule's rule.
+   */
+  beforeEach(async () => {
+    t = await scimTenant();
+    const { services } = testContext().deps;
+    viewer = await t.user({ userName: 'viewer@acme.com' });
+    ada = await t.user({ userName: 'ada@other.org' });
+    const groups = {
+      public: await t.group({ name: 'public' }),
+      'members-in': await t.group({ name: 'members-in', visibility: 'members' }),
+      'members-rule': await t.group({ name: 'members-rule', visibility: 'members', wildcards: ['*@acme.com'] }),
+      'members-out': await t.group({ name: 'members-out', visibility: 'members' }),
+      'owners-in': await t.group({ name: 'owners-in', visibility: 'owners', ownerIds: [viewer.id] }),
+      'owners-out': await t.group({ name: 'owners-out', visibility: 'owners' }),
+    };
+    for (const [name, g] of Object.entries(groups)) {
+      ids[name] = g.id;
+      await services.memberships.addMembers(t.admin, g.id, [{ kind: 'user', id: ada.id }]);
+    }
+    await services.memberships.addMembers(t.admin, ids['members-in'], [{ kind: 'user', id: viewer.id }]);
+    await services.memberships.addMembers(t.admin, ids['owners-out'], [{ kind: 'user', id: viewer.id }]);
+    asViewer = scimClient(await t.mint(['scim_provisioning'], { userId: viewer.id }));
+  });
+
+  const visible = ['members-in', 'members-rule', 'owners-in', 'public'];
+  const everything = ['members-in', 'members-out', 'members-rule', 'owners-in', 'owners-out', 'public'];
+  const names = (body: { Resources?: { displayName: string }[] }) => (body.Resources ?? []).map((g) => g.displayName).sort();
+  const groupNames = (u: { groups?: { display: string }[] }) => (u.groups ?? []).map((g) => g.display).sort();
+
+  describe('group lists and searches', () => {
+    it('GET /Groups lists and counts only the groups the user may see; a token acting as no user sees all', async () => {
+      const mine = await asViewer.get('/Groups').expect(200);
+      expect(names(mine.body)).to.deep.equal(visible);
+      expect(mine.body.totalResults).to.equal(4);
+      // The groups shown still carry their members.
+      for (const g of mine.body.Resources) expect(g.members.map((m: { value: string }) => m.value)).to.include(ada.id);
+      const all = await t.scim.get('/Groups').expect(200);
+      expect(names(all.body)).to.deep.equal(everything);
+      expect(all.body.totalResults).to.equal(6);
+      // The list agrees with a GET of each group (404 when hidden).
+      await asViewer.get(`/Groups/${ids['owners-out']}`).expect(404);
+      await asViewer.get(`/Groups/${ids['owners-in']}`).expect(200);
+      await t.scim.get(`/Groups/${ids['owners-out']}`).expect(200);
+    });
+
+    it('a displayName filter does not find a hidden group, and does find one the user is a member or owner of', async () => {
+      for (const hidden of ['owners-out', 'members-out']) {
+        const res = await asViewer.get(`/Groups${qs({ filter: `displayName eq "${hidden}"` })}`).expect(200);
+        expect(res.body).to.include({ totalResults: 0 });
+        expect(res.body.Resources ?? []).to.deep.equal([]);
+        const admin = await t.scim.get(`/Groups${qs({ filter: `displayName eq "${hidden}"` })}`).expect(200);
+        expect(names(admin.body)).to.deep.equal([hidden]);
+      }
+      for (const shown of ['owners-in', 'members-in', 'members-rule']) {
+        const res = await asViewer.get(`/Groups${qs({ filter: `displayName eq "${shown}"` })}`).expect(200);
+        expect(names(res.body)).to.deep.equal([shown]);
+        expect(res.body.totalResults).to.equal(1);
+      }
+    });
+
+    it('totals alone (count=0) and cursor pages leave hidden groups out', async () => {
+      const totals = await asViewer.get(`/Groups${qs({ count: 0 })}`).expect(200);
+      expect(totals.body.totalResults).to.equal(4);
+      const seen: string[] = [];
+      let page = await asViewer.get(`/Groups${qs({ count: 3, cursor: '' })}`).expect(200);
+      seen.push(...names(page.body));
+      while (page.body.nextCursor) {
+        page = await asViewer.get(`/Groups${qs({ count: 3, cursor: page.body.nextCursor })}`).expect(200);
+        seen.push(...names(page.body));
+      }
+      expect(seen.sort()).to.deep.equal(visible);
+    });
+
+    it('POST /Groups/.search and the root /.search leave hidden groups out of results and totals', async () => {
+      const search = { schemas: [SEARCH], filter: 'displayName sw "owners-"' };
+      const mine = await asViewer.post('/Groups/.search', search).expect(200);
+      expect(names(mine.body)).to.deep.equal(['owners-in']);
+      expect(mine.body.totalResults).to.equal(1);
+      const all = await t.scim.post('/Groups/.search', search).expect(200);
+      expect(names(all.body)).to.deep.equal(['owners-in', 'owners-out']);
+
+      const root = { schemas: [SEARCH], filter: 'displayName sw "members-"' };
+      const mineRoot = await asViewer.post('/.search', root).expect(200);
+      expect(mineRoot.body.schemas).to.deep.equal([LIST]);
+      expect(names(mineRoot.body)).to.deep.equal(['members-in', 'members-rule']);
+      expect(mineRoot.body.totalResults).to.equal(2);
+      const allRoot = await t.scim.post('/.search', root).expect(200);
+      expect(names(allRoot.body)).to.deep.equal(['members-in', 'members-out', 'members-rule']);
+      expect(allRoot.body.totalResults).to.equal(3);
+    });
+  });
+
+  describe("users' groups", () => {
+    it("GET /Users/{id} shows only the groups the user may see; a token acting as no user sees all", async () => {
+      const mine = await asViewer.get(`/Users/${ada.id}`).expect(200);
+      expect(groupNames(mine.body)).to.deep.equal(visible);
+      const projected = await asViewer.get(`/Users/${ada.id}?attributes=groups`).expect(200);
+      expect(groupNames(projected.body)).to.deep.equal(visible);
+      const all = await t.scim.get(`/Users/${ada.id}`).expect(200);
+      expect(groupNames(all.body)).to.deep.equal(everything);
+    });
+
+    it('/Me shows the groups its user is a direct member of and may see (not an owners-only group it is only a member of)', async () => {
+      const me = await asViewer.get('/Me').expect(200);
+      expect(groupNames(me.body)).to.deep.equal(['members-in']);
+      const all = await t.scim.get(`/Users/${viewer.id}`).expect(200);
+      expect(groupNames(all.body)).to.deep.equal(['members-in', 'owners-out']);
+    });
+
+    it('user lists, written as text or as objects, by index or cursor, show only the groups the user may see', async () => {
+      const pages = [
+        '/Users',
+        `/Users${qs({ excludedAttributes: 'name' })}`,
+        `/Users${qs({ attributes: 'groups' })}`,
+        `/Users${qs({ cursor: '' })}`,
+        `/Users${qs({ filter: `userName eq "${ada.userName}"` })}`,
+        `/Users${qs({ sortBy: 'userName' })}`,
+      ];
+      for (const path of pages) {
+        const mine = await asViewer.get(path).expect(200);
+        const adaMine = mine.body.Resources.find((u: { id: string }) => u.id === ada.id);
+        expect(groupNames(adaMine), path).to.deep.equal(visible);
+        const all = await t.scim.get(path).expect(200);
+        const adaAll = all.body.Resources.find((u: { id: string }) => u.id === ada.id);
+        expect(groupNames(adaAll), path).to.deep.equal(everything);
+      }
+      const search = await asViewer.post('/Users/.search', { schemas: [SEARCH], filter: `userName eq "${ada.userName}"` }).expect(200);
+      expect(groupNames(search.body.Resources[0])).to.deep.equal(visible);
+    });
+
+    it('groups filters match through visible groups only, in results and totals', async () => {
+      const members = (body: { Resources?: { userName: string }[] }) => (body.Resources ?? []).map((u) => u.userName).sort();
+      for (const filter of [`groups.value eq "${ids['owners-out']}"`, `groups eq "${ids['owners-out']}"`, `groups[value eq "${ids['members-out']}"]`]) {
+        const mine = await asViewer.get(`/Users${qs({ filter })}`).expect(200);
+        expect(mine.body.totalResults, filter).to.equal(0);
+        expect(members(mine.body), filter).to.deep.equal([]);
+        const count = await asViewer.get(`/Users${qs({ filter, count: 0 })}`).expect(200);
+        expect(count.body.totalResults, filter).to.equal(0);
+        const all = await t.scim.get(`/Users${qs({ filter })}`).expect(200);
+        expect(all.body.totalResults, filter).to.be.greaterThan(0);
+      }
+      const shown = await asViewer.get(`/Users${qs({ filter: `groups.value eq "${ids['members-in']}"` })}`).expect(200);
+      expect(members(shown.body)).to.deep.equal([ada.userName, viewer.userName].sort());
+      // A full first page needs the count: it is of visible groups too.
+      const counted = await asViewer.get(`/Users${qs({ filter: `groups.value eq "${ids['members-in']}" or groups.value eq "${ids['owners-out']}"`, count: 1 })}`).expect(200);
+      expect(counted.body.totalResults).to.equal(2);
+      // Only ada is in owners-in; the viewer owns it, so it shows.
+      const owned = await asViewer.get(`/Users${qs({ filter: `groups.value eq "${ids['owners-in']}"` })}`).expect(200);
+      expect(members(owned.body)).to.deep.equal([ada.userName]);
+      // A user whose only group is hidden has no groups as far as the viewer can tell.
+      const hiddenOnly = await t.user({ userName: 'hidden-only@other.org' });
+      await testContext().deps.services.memberships.addMembers(t.admin, ids['owners-out'], [{ kind: 'user', id: hiddenOnly.id }]);
+      const withGroups = await asViewer.get(`/Users${qs({ filter: 'groups pr' })}`).expect(200);
+      expect(members(withGroups.body)).to.deep.equal([ada.userName, viewer.userName].sort());
+      const withGroupsAll = await t.scim.get(`/Users${qs({ filter: 'groups pr' })}`).expect(200);
+      expect(members(withGroupsAll.body)).to.deep.equal([ada.userName, hiddenOnly.userName, viewer.userName].sort());
+      const without = await asViewer.get(`/Users${qs({ filter: 'not (groups pr)' })}`).expect(200);
+      expect(members(without.body)).to.deep.equal([hiddenOnly.userName]);
+      const withoutAll = await t.scim.get(`/Users${qs({ filter: 'not (groups pr)' })}`).expect(200);
+      expect(members(withoutAll.body)).to.deep.equal([]);
+    });
+  });
+});
