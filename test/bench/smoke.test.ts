@@ -22,8 +22,18 @@ describe('benchmark harness (--smoke)', function () {
 
   it('runs every scenario on tiny data and writes JSON without an ERROR row', async function () {
     const server = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
-    if (!server || process.env.BENCH_SMOKE === '0') this.skip();
-    if (!fs.existsSync(path.join(root, 'dist', 'src', 'server.js'))) this.skip();
+    const reason = !server
+      ? 'the benchmark needs PostgreSQL (BENCH_DATABASE_URL or TEST_DATABASE_URL)'
+      : process.env.BENCH_SMOKE === '0'
+        ? 'BENCH_SMOKE=0'
+        : !fs.existsSync(path.join(root, 'dist', 'src', 'server.js'))
+          ? 'no build in dist/ (npm run build)'
+          : undefined;
+    if (reason) {
+      // eslint-disable-next-line no-console
+      console.log(`      skipped: ${reason}`);
+      this.skip();
+    }
     const json = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-')), 'bench.json');
     const env: NodeJS.ProcessEnv = { ...process.env, BENCH_DATABASE_URL: server };
     delete env.DATABASE_URL;
