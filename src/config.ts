@@ -22,7 +22,7 @@ export type DbConfig =
       dir: string;
       /**
        * How often Roster does autovacuum's work (analyze grown tables, freeze old ones), in
-       * seconds (PGLITE_VACUUM_INTERVAL_SECONDS; src/ops/table-maintenance.ts); 0: never.
+       * seconds (PGLITE_VACUUM_INTERVAL_SECONDS; src/db/table-maintenance.ts); 0: never.
        */
       vacuumIntervalSeconds: number;
     };

@@ -6,7 +6,7 @@ import { idleSecondsFor, type RateLimitStore } from '../domain/ratelimit/rate-li
 import { redisRateLimitStore } from '../domain/ratelimit/redis.store';
 import { startHousekeeping, type Housekeeping } from './housekeeping';
 import { createMetrics, type Metrics } from './metrics';
-import { startTableMaintenance, type TableMaintenance } from './table-maintenance';
+import { startTableMaintenance, type TableMaintenance } from '../db/table-maintenance';
 
 /**
  * What operating one instance needs beyond the services: metrics, the rate-limit store and the

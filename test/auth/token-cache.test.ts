@@ -13,20 +13,10 @@ import { tokensService } from '../../src/domain/tokens/tokens.service';
 import { testContext } from '../helpers/context';
 import { newTenant, type TestTenant } from '../helpers/factories';
 import { bearer } from '../helpers/http';
+import { eventually, sleep } from '../helpers/wait';
 import { appWith } from '../ops/helpers';
 
 const silent = pino({ level: 'silent' });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Waits until `check` holds, up to `ms`; returns how long it took. */
-async function eventually(check: () => boolean | Promise<boolean>, ms = 3000): Promise<number> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > ms) throw new Error(`condition not met within ${ms} ms`);
-    await sleep(5);
-  }
-  return Date.now() - started;
-}
 
 /** Records the SQL a Knex instance sends while `fn` runs, with its bindings. */
 async function statementsDuring(db: Db, fn: () => Promise<unknown>): Promise<string[]> {

@@ -6,18 +6,10 @@ import { tokenRuntimeOf } from '../../src/domain/tokens/token-runtime';
 import { testContext } from '../helpers/context';
 import { newTenant, type TestTenant } from '../helpers/factories';
 import { bearer } from '../helpers/http';
+import { eventually } from '../helpers/wait';
 import { appWith } from '../ops/helpers';
 
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually(check: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > ms) throw new Error(`condition not met within ${ms} ms`);
-    await sleep(5);
-  }
-}
 
 describe('auth: a token acting as a user follows that user (deprovisioning cuts it off)', () => {
   let t: TestTenant;

@@ -3,7 +3,7 @@ import pino from 'pino';
 import { Writable } from 'node:stream';
 import { ConfigError, loadConfig } from '../../src/config';
 import { createOps } from '../../src/ops/ops';
-import { maintainTables, tablesToMaintain } from '../../src/ops/table-maintenance';
+import { maintainTables, tablesToMaintain } from '../../src/db/table-maintenance';
 import { testContext } from '../helpers/context';
 
 const TABLE = 'maintenance_probe';

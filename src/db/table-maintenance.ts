@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Db } from '../db/knex';
+import type { Db } from './knex';
 
 /**
  * PostgreSQL's autovacuum daemon keeps each table's planner statistics and visibility map up to
