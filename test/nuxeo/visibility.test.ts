@@ -4,10 +4,11 @@ import { newTenant, type TestTenant } from '../helpers/factories';
 import { api, bearer } from '../helpers/http';
 
 /**
- * Visibility `members`/`owners` (Groups v2) in the group entity's `parentGroups`: a token acting
- * as a user sees the parents Groups v2 shows it; a token acting as no user sees them all.
+ * Visibility `members`/`owners` (Groups v2) in the group entity's `parentGroups` and
+ * `memberGroups`: a token acting as a user sees the groups Groups v2 shows it; a token acting as
+ * no user sees them all.
  */
-describe('Group entities: parentGroups honour group visibility', () => {
+describe('Group entities: parentGroups and memberGroups honour group visibility', () => {
   let t: TestTenant;
 
   beforeEach(async () => {
@@ -57,6 +58,17 @@ describe('Group entities: parentGroups honour group visibility', () => {
     // An outsider, member of none and owner of none, sees the public parent alone.
     const outsider = await t.user({ userName: 'outsider@other.org' });
     expect(await parentsOf(child.id, await t.token([], { userId: outsider.id }))).to.deep.equal([p.public.id]);
+  });
+
+  it('memberGroups of a visible group leaves out the member groups hidden from a token acting as a user', async () => {
+    const { viewer, parents: p } = await arrange();
+    const { services } = testContext().deps;
+    const top = await t.group({ name: 'top' });
+    await services.memberships.addMembers(t.admin, top.id, Object.values(p).map((g) => ({ kind: 'group' as const, id: g.id })));
+    const membersOf = async (token: string) =>
+      (await api().get(`/group/${top.id}`).set(bearer(token)).set('fetch.group', 'memberGroups').expect(200)).body.memberGroups as string[];
+    expect(await membersOf(await t.token([], { userId: viewer.id }))).to.deep.equal([p.public.id, p.membersIn.id, p.membersRule.id, p.ownersIn.id]);
+    expect(await membersOf(await t.token([]))).to.deep.equal(Object.values(p).map((g) => g.id));
   });
 
   it('a token acting as no user sees every parent, as before, where its user would not', async () => {

@@ -1,12 +1,13 @@
 import { expect } from 'chai';
 import { testContext } from '../helpers/context';
 import type { User } from '../../src/domain/users/user';
-import { LIST, qs, scimClient, scimTenant, SEARCH, type ScimClient, type ScimTenant } from './helpers';
+import { scimMemberTemplates } from '../../src/http/scim/stream';
+import { LIST, patchOp, qs, scimClient, scimTenant, SEARCH, type ScimClient, type ScimTenant } from './helpers';
 
 /**
  * Visibility `members`/`owners` (Groups v2) over SCIM: a token acting as a user sees the groups
- * Groups v2 shows it — in group lists and searches, their totals, users' `groups` and the
- * `groups` filters — and a token acting as no user sees every group, as before.
+ * Groups v2 shows it — in group lists and searches, their totals, users' `groups`, the `groups`
+ * filters and a group's member groups — and a token acting as no user sees every group, as before.
  */
 describe('SCIM: group visibility for tokens acting as a user', () => {
   let t: ScimTenant;
@@ -106,6 +107,66 @@ describe('SCIM: group visibility for tokens acting as a user', () => {
       const allRoot = await t.scim.post('/.search', root).expect(200);
       expect(names(allRoot.body)).to.deep.equal(['members-in', 'members-out', 'members-rule']);
       expect(allRoot.body.totalResults).to.equal(3);
+    });
+  });
+
+  describe('member groups of a visible group', () => {
+    /** Every other group is a member of `public`, next to ada. */
+    const nestAll = async () => {
+      const { services } = testContext().deps;
+      const nested = everything.filter((n) => n !== 'public').map((n) => ({ kind: 'group' as const, id: ids[n] }));
+      await services.memberships.addMembers(t.admin, ids.public, nested);
+    };
+    const memberNames = (g: { members?: { display?: string; type: string }[] }) =>
+      (g.members ?? []).filter((m) => m.type === 'Group').map((m) => m.display).sort();
+    const visibleNested = visible.filter((n) => n !== 'public');
+    const everyNested = everything.filter((n) => n !== 'public');
+
+    it('GET /Groups/{id}, group lists and searches show only the member groups the user may see; users stay', async () => {
+      await nestAll();
+      const mine = await asViewer.get(`/Groups/${ids.public}`).expect(200);
+      expect(memberNames(mine.body)).to.deep.equal(visibleNested);
+      expect(mine.body.members.filter((m: { type: string }) => m.type === 'User').map((m: { value: string }) => m.value)).to.deep.equal([ada.id]);
+      const all = await t.scim.get(`/Groups/${ids.public}`).expect(200);
+      expect(memberNames(all.body)).to.deep.equal(everyNested);
+      // The same in a list page (every group of it), a search and a projection of members.value.
+      const listed = await asViewer.get(`/Groups${qs({ filter: 'displayName eq "public"' })}`).expect(200);
+      expect(memberNames(listed.body.Resources[0])).to.deep.equal(visibleNested);
+      const searched = await asViewer.post('/Groups/.search', { schemas: [SEARCH], filter: 'displayName eq "public"' }).expect(200);
+      expect(memberNames(searched.body.Resources[0])).to.deep.equal(visibleNested);
+      const values = await asViewer.get(`/Groups/${ids.public}${qs({ attributes: 'members.value' })}`).expect(200);
+      const expected = [ada.id, ...visibleNested.map((n) => ids[n])].sort();
+      expect(values.body.members.map((m: { value: string }) => m.value).sort()).to.deep.equal(expected);
+    });
+
+    it('a PATCH response shows the member groups the user may see, and the change still applies to hidden ones', async () => {
+      await nestAll();
+      const writer = scimClient(await t.mint(['scim_provisioning'], { userId: viewer.id }));
+      const res = await writer.patch(`/Groups/${ids.public}?attributes=members`, patchOp(
+        { op: 'remove', path: `members[value eq "${ids['members-in']}"]` },
+        { op: 'remove', path: `members[value eq "${ids['members-out']}"]` },
+      )).expect(200);
+      expect(memberNames(res.body)).to.deep.equal(visibleNested.filter((n) => n !== 'members-in'));
+      const all = await t.scim.get(`/Groups/${ids.public}`).expect(200);
+      expect(memberNames(all.body)).to.deep.equal(everyNested.filter((n) => n !== 'members-in' && n !== 'members-out'));
+    });
+
+    it('batches past a run of hidden member groups go on to the users after them', async () => {
+      const { services } = testContext().deps;
+      // Twenty hidden groups, then ada: in batches of two, several whole batches are hidden.
+      const hidden = [];
+      for (let i = 0; i < 20; i++) hidden.push(await t.group({ name: `hidden-${i}`, visibility: 'owners' }));
+      await services.memberships.addMembers(t.admin, ids.public, [...hidden.map((g) => ({ kind: 'group' as const, id: g.id })), { kind: 'group', id: ids['members-in'] }]);
+      const read = async (userId?: string) => {
+        const texts: string[] = [];
+        const p = userId ? { ...t.admin, userId } : t.admin;
+        for await (const batch of services.groupDirectory.memberBatches(p, ids.public, scimMemberTemplates('https://x/scim/v2'), { firstBatch: 2, batchSize: 2 })) {
+          texts.push(...batch.parts.filter(Boolean));
+        }
+        return (JSON.parse(`[${texts.join(',')}]`) as { value: string }[]).map((m) => m.value).sort();
+      };
+      expect(await read(viewer.id)).to.deep.equal([ada.id, ids['members-in']].sort());
+      expect(await read()).to.deep.equal([ada.id, ids['members-in'], ...hidden.map((g) => g.id)].sort());
     });
   });
 

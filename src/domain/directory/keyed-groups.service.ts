@@ -164,13 +164,14 @@ export function keyedGroupsService(db: Db) {
 
     /**
      * The member and parent lists asked for (user names; group ids). A token acting as a user
-     * sees only the parents Groups v2 would show it (visibility).
+     * sees only the member and parent groups Groups v2 would show it (visibility).
      */
     async relations(p: Principal, groupId: string, wanted: Set<'memberUsers' | 'memberGroups' | 'parentGroups'>): Promise<GroupRelations> {
       const out: GroupRelations = {};
+      const viewer = wanted.has('memberGroups') || wanted.has('parentGroups') ? await viewerOf(db, p) : undefined;
       if (wanted.has('memberUsers')) out.memberUsersJson = await findMemberUserNamesJson(db, p.tenantId, groupId);
-      if (wanted.has('memberGroups')) out.memberGroups = (await findRelatedGroups(db, p.tenantId, groupId, 'members')).map(refOf);
-      if (wanted.has('parentGroups')) out.parentGroups = (await findRelatedGroups(db, p.tenantId, groupId, 'parents', await viewerOf(db, p))).map(refOf);
+      if (wanted.has('memberGroups')) out.memberGroups = (await findRelatedGroups(db, p.tenantId, groupId, 'members', viewer)).map(refOf);
+      if (wanted.has('parentGroups')) out.parentGroups = (await findRelatedGroups(db, p.tenantId, groupId, 'parents', viewer)).map(refOf);
       return out;
     },
   };

@@ -4,7 +4,7 @@ import { inTransaction, type Executor } from '../../db/transaction';
 import { insertAuditEvent } from '../audit/audit.repository';
 import type { Criteria } from '../criteria';
 import { Conflict, InvalidInput, NotFound } from '../errors';
-import type { Group, GroupChanges, NewGroup, Page } from '../groups/group';
+import type { Group, GroupChanges, GroupViewer, NewGroup, Page } from '../groups/group';
 import { groupFields } from '../groups/groups.fields';
 import { assertCanManageMembers } from '../groups/groups.policy';
 import { deleteGroupRow, findGroupById, findGroupPage, insertGroup, updateGroup } from '../groups/groups.repository';
@@ -197,9 +197,10 @@ export function groupDirectoryService(db: Db) {
   return {
     /**
      * A page of the groups the principal may see matching criteria, with the total (skipped when
-     * `skipCount`). A token acting as a user sees what Groups v2 lists for it (visibility).
+     * `skipCount`) and the viewer it was read for. A token acting as a user sees what Groups v2
+     * lists for it (visibility).
      */
-    async queryGroups(p: Principal, query: Omit<GroupQuery, 'viewer'> & { skipCount?: boolean }): Promise<Page<Group> & { seqs: number[] }> {
+    async queryGroups(p: Principal, query: Omit<GroupQuery, 'viewer'> & { skipCount?: boolean }): Promise<Page<Group> & { seqs: number[]; viewer?: GroupViewer }> {
       // CASE: a token acting as no user sees every group: no statement for the viewer, none added.
       const viewer = await viewerOf(db, p);
       const [idPage, total] = await Promise.all([
@@ -209,7 +210,7 @@ export function groupDirectoryService(db: Db) {
       const ids = idPage.map((r) => r.id);
       const loaded = ids.length ? await findGroupPage(db, p.tenantId, { ids, offset: 0, limit: ids.length }) : [];
       const byId = new Map(loaded.map((g) => [g.id, g]));
-      return { items: ids.map((id) => byId.get(id)).filter((g): g is Group => Boolean(g)), total, seqs: idPage.map((r) => r.seq) };
+      return { items: ids.map((id) => byId.get(id)).filter((g): g is Group => Boolean(g)), total, seqs: idPage.map((r) => r.seq), viewer };
     },
 
     /**
@@ -236,9 +237,20 @@ export function groupDirectoryService(db: Db) {
         expected = 0,
         perPart = MEMBERS_PER_PART,
         usersInRange,
-      }: { batchSize?: number; firstBatch?: number; expected?: number; perPart?: number; usersInRange?: boolean } = {},
+        viewer: knownViewer,
+      }: {
+        batchSize?: number;
+        firstBatch?: number;
+        expected?: number;
+        perPart?: number;
+        usersInRange?: boolean;
+        /** The principal's viewer (groups.viewerOf) when the caller has it: a page of groups reads it once. */
+        viewer?: Promise<GroupViewer | undefined>;
+      } = {},
     ): AsyncGenerator<MemberTextBatch> {
-      const first = await findFirstMembers(db, p.tenantId, groupId, firstBatch, templates, perPart);
+      // A token acting as a user is not shown the member groups hidden from it (visibility).
+      const viewer = await (knownViewer ?? viewerOf(db, p));
+      const first = await findFirstMembers(db, p.tenantId, groupId, firstBatch, templates, perPart, viewer);
       if (first.count) yield first;
       if (first.count < firstBatch || !first.last) return;
       const last = first.last;
@@ -246,7 +258,7 @@ export function groupDirectoryService(db: Db) {
       // A group holding at least half of its tenant's users joins each range's users (see findMemberBatch).
       const joinUsers = usersInRange ?? (ranges > 1 && 2 * expected >= (await countTenantRows(db, p.tenantId, 'users')));
       const read = (kind: MemberKind, from: string | undefined, upTo: string | undefined) => {
-        const batch = findMemberBatch(db, p.tenantId, groupId, kind, from, batchSize, templates, upTo, perPart, joinUsers);
+        const batch = findMemberBatch(db, p.tenantId, groupId, kind, from, batchSize, templates, upTo, perPart, joinUsers, viewer);
         // CASE: a client that goes away abandons the prefetched batch; its failure is nobody's.
         batch.catch(() => undefined);
         return batch;

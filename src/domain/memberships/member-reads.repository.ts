@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import type { Executor } from '../../db/transaction';
+import type { GroupViewer } from '../groups/group';
+import { visibleTo } from '../groups/groups.repository';
 import type { MemberKind } from './membership';
 
 /**
@@ -52,6 +54,21 @@ const templateValues = (t: MemberTemplate) => [t.beforeId, t.betweenIds, t.after
 function memberTextSql(kind: MemberKind | 'column'): string {
   const one = `?::text || b.id::text || ?::text || b.id::text || ?::text || coalesce(?::text || to_json(b.display)::text, '') || ?::text`;
   return kind === 'column' ? `CASE b.kind WHEN 'user' THEN ${one} ELSE ${one} END` : one;
+}
+
+/**
+ * memberTextSql for a viewer (a token acting as a user): a member group the viewer may not see
+ * (groups.repository.ts's visibleTo) has no text, so string_agg leaves it out, but it still
+ * counts and can be a batch's last member: the batches go on where they would have. Without a
+ * viewer the text is memberTextSql's, and so is the statement.
+ */
+function visibleMemberText(kind: MemberKind | 'column', tenantId: string, viewer: GroupViewer | undefined): { sql: string; bindings: Knex.RawBinding[] } {
+  if (!viewer || kind === 'user') return { sql: memberTextSql(kind), bindings: [] };
+  const visible = visibleTo(viewer, 'vg');
+  return {
+    sql: `CASE WHEN b.kind = 'group' AND NOT EXISTS (SELECT 1 FROM groups vg WHERE vg.tenant_id = ? AND vg.id = b.id AND ${visible.sql}) THEN NULL ELSE ${memberTextSql(kind)} END`,
+    bindings: [tenantId, ...(visible.bindings as Knex.RawBinding[])],
+  };
 }
 
 /**
@@ -123,6 +140,8 @@ export async function findMemberBatch(
   upTo?: string,
   perPart = MEMBERS_PER_PART,
   usersInRange = false,
+  /** A token acting as a user: the member groups it may not see are counted but not written. */
+  viewer?: GroupViewer,
 ): Promise<MemberTextBatch> {
   const from = afterId ?? '00000000-0000-0000-0000-000000000000';
   const joined = usersInRange && kind === 'user' && upTo !== undefined;
@@ -142,7 +161,8 @@ export async function findMemberBatch(
   const read = async (trx: Knex.Transaction) => {
     // set_config(…, true) is SET LOCAL: it lasts until the batch's transaction ends.
     await trx.raw(`SELECT set_config('max_parallel_workers_per_gather', '0', true)${joined ? ", set_config('enable_nestloop', 'off', true)" : ''}`);
-    return trx.raw(partsSql(members, memberTextSql(kind), ['id'], 'b.id::text', perPart), [...templateValues(templates[kind]), ...bindings]);
+    const text = visibleMemberText(kind, tenantId, viewer);
+    return trx.raw(partsSql(members, text.sql, ['id'], 'b.id::text', perPart), [...text.bindings, ...templateValues(templates[kind]), ...bindings]);
   };
   const result = (db as Knex.Transaction).isTransaction ? await read(db as Knex.Transaction) : await (db as Knex).transaction(read);
   return toBatch(result.rows, kind);
@@ -153,14 +173,24 @@ export async function findMemberBatch(
  * a small group is read whole in this one plain statement; a bigger one continues with
  * findMemberBatch.
  */
-export async function findFirstMembers(db: Executor, tenantId: string, groupId: string, limit: number, templates: MemberTemplates, perPart = MEMBERS_PER_PART): Promise<MemberTextBatch> {
+export async function findFirstMembers(
+  db: Executor,
+  tenantId: string,
+  groupId: string,
+  limit: number,
+  templates: MemberTemplates,
+  perPart = MEMBERS_PER_PART,
+  viewer?: GroupViewer,
+): Promise<MemberTextBatch> {
   const members = `SELECT gm.member_kind AS kind, gm.member_id AS id,
                             CASE gm.member_kind WHEN 'user' THEN ${displayOf.user} ELSE ${displayOf.group} END AS display
                      FROM group_members gm
                     WHERE gm.tenant_id = ? AND gm.group_id = ?
                     ORDER BY gm.member_kind, gm.member_id
                     LIMIT ?`;
-  const result = await db.raw(partsSql(members, memberTextSql('column'), ['kind', 'id'], "b.kind || ' ' || b.id::text", perPart), [
+  const text = visibleMemberText('column', tenantId, viewer);
+  const result = await db.raw(partsSql(members, text.sql, ['kind', 'id'], "b.kind || ' ' || b.id::text", perPart), [
+    ...text.bindings,
     ...templateValues(templates.user),
     ...templateValues(templates.group),
     tenantId,

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { principalOf } from '../../auth/require-rights';
 import type { Services } from '../../container';
-import type { Group } from '../../domain/groups/group';
+import type { Group, GroupViewer } from '../../domain/groups/group';
 import type { MemberInput } from '../../domain/memberships/group-directory.service';
 import type { Principal } from '../../domain/principal';
 import { invalidValue } from './errors';
@@ -48,19 +48,30 @@ export async function searchGroups(services: Services, p: Principal, req: Reques
     if (items.length && (more || backwards)) nextCursor = encodeCursor({ a: seqs[seqs.length - 1] });
     if (items.length && (params.cursor?.afterSeq !== undefined || (backwards && more))) previousCursor = encodeCursor({ b: seqs[0] });
   }
-  const resources = items.map((g) => groupDocument(services, p, g, base, params.attributes, params.excludedAttributes));
+  const viewer = Promise.resolve(page.viewer);
+  const resources = items.map((g) => groupDocument(services, p, g, base, params.attributes, params.excludedAttributes, viewer));
   return listResponse(resources, cursorMode ? { nextCursor, previousCursor } : { totalResults: page.total, startIndex: params.startIndex });
 }
 
 /**
  * A group's SCIM document under a projection. Its members, when shown, are read and written
  * batch by batch as the response is sent (sendDocument), in one list or many: a page of groups,
- * or one group, of any size stays in bounded memory.
+ * or one group, of any size stays in bounded memory. A token acting as a user is not shown the
+ * member groups hidden from it.
  */
-function groupDocument(services: Services, p: Principal, g: Group, base: string, attributes?: ProjectionPath[], excluded?: ProjectionPath[]): JsonObject {
+function groupDocument(
+  services: Services,
+  p: Principal,
+  g: Group,
+  base: string,
+  attributes?: ProjectionPath[],
+  excluded?: ProjectionPath[],
+  /** Which member groups the principal may see (a page's groups share it); read when missing. */
+  viewer?: Promise<GroupViewer | undefined>,
+): JsonObject {
   // CASE: excludedAttributes=members (Entra ID's default) must not read members at all.
   if (!wants('members', attributes, excluded)) return project(presentGroup(g, base), attributes, excluded);
-  const batches = () => services.groupDirectory.memberBatches(p, g.id, scimMemberTemplates(base), { expected: g.memberCount });
+  const batches = () => services.groupDirectory.memberBatches(p, g.id, scimMemberTemplates(base), { expected: g.memberCount, viewer });
   return withStreamedMembers(presentGroup(g, base, true), batches, attributes, excluded);
 }
 
