@@ -54,6 +54,26 @@ describe('auth: a token acting as a user follows that user (deprovisioning cuts 
     expect((await request(app).get('/scim/v2/Me').set(bearer(own)).expect(200)).body.displayName).to.equal('Still Away');
   });
 
+  it('shows the token as suspended in the token API while its user is deactivated, and active again after', async () => {
+    const user = await t.user();
+    await t.token(['scim_provisioning'], { userId: user.id });
+    const [{ id }] = await testContext().db('api_tokens').where({ tenant_id: t.admin.tenantId, user_id: user.id }).select('id');
+    const stateOf = async () => {
+      const one = (await request(app).get(`/api/v2/tokens/${id}`).set(bearer(admin)).expect(200)).body.state;
+      const listed = (await request(app).get('/api/v2/tokens?pageSize=100').set(bearer(admin)).expect(200)).body.entities.find((e: { id: string }) => e.id === id)?.state;
+      expect(listed).to.equal(one);
+      return one as string;
+    };
+    expect(await stateOf()).to.equal('active');
+    await setActive(user.id, false);
+    expect(await stateOf()).to.equal('suspended');
+    // A token acting as no user, listed beside it, stays active.
+    const plain = (await request(app).get('/api/v2/tokens?pageSize=100').set(bearer(admin)).expect(200)).body.entities.filter((e: { userId?: string }) => !e.userId);
+    expect(plain.map((e: { state: string }) => e.state)).to.not.include('suspended');
+    await setActive(user.id, true);
+    expect(await stateOf()).to.equal('active');
+  });
+
   it('revokes the user\'s tokens when the user is deleted, and says so in the token list', async () => {
     const user = await t.user();
     const own = await t.token(['scim_provisioning', 'group_creation'], { userId: user.id });

@@ -24,6 +24,8 @@ export interface TokenRecord {
   revokedAt: Date | null;
   lastUsedAt: Date | null;
   createdAt: Date;
+  /** Whether the user it acts as is active, where the token API reads it (the token is refused while not). */
+  userActive?: boolean;
 }
 
 /** What audit events say about a token (never its hash). */

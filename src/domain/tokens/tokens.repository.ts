@@ -12,6 +12,8 @@ export interface TokenRow {
   revoked_at: Date | null;
   last_used_at: Date | null;
   created_at: Date;
+  /** Whether the user the token acts as is active (managedColumns only). */
+  user_active?: boolean | null;
 }
 
 /** The columns of a TokenRecord (never the hash). */
@@ -28,6 +30,7 @@ export const toRecord = (r: TokenRow): TokenRecord => ({
   revokedAt: r.revoked_at,
   lastUsedAt: r.last_used_at,
   createdAt: r.created_at,
+  ...(r.user_active === undefined || r.user_id === null ? {} : { userActive: r.user_active !== false }),
 });
 
 export interface NewTokenRow {

@@ -4,9 +4,11 @@ const BASE = '/api/v2/tokens';
 
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : undefined);
 
-function stateOf(t: TokenRecord): 'active' | 'revoked' | 'expired' {
+/** revoked and expired are for good; suspended lasts while the user the token acts as is deactivated. */
+function stateOf(t: TokenRecord): 'active' | 'revoked' | 'expired' | 'suspended' {
   if (t.revokedAt) return 'revoked';
   if (t.expiresAt && new Date(t.expiresAt).getTime() <= Date.now()) return 'expired';
+  if (t.userActive === false) return 'suspended';
   return 'active';
 }
 
