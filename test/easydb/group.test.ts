@@ -94,10 +94,19 @@ describe('Group bags: /api/v1/group', () => {
       expectUserError(await put(token, [{ group: { name: 'g' }, _acl: [{ who: { _basetype: 'group', group: { _id: 999999999 } }, rights: {} }] }]), 'group_not_found', { id: '999999999' });
       expectUserError(await put(token, [{ group: { name: 'r' }, _acl: [{ who: { _basetype: 'group', group: { _id: 1 } }, rights: { fly: {} } }] }]), 'right_not_found', { id: 'fly' });
       expectUserError(await put(token, [{ group: { name: 's' }, _system_rights: { 'system.teleport': {} } }]), 'right_not_found', { id: 'system.teleport' });
+      expectUserError(await put(token, [{ group: { name: 'c' }, _system_rights: { 'system.user.create_new': { type: 'custom' } } }]), 'custom_type_required');
       expectUserError(await put(token, [{ group: { name: 'c' }, _system_rights: { 'system.user.create_new': { type: 'custom_type' } } }]), 'custom_type_required');
       const foreignUser = await (await newTenant()).user();
       expectUserError(await put(token, [{ group: { name: 'f' }, _acl: [{ who: { user: { _id: foreignUser.seq } }, rights: {} }] }]), 'user_not_found');
       expect(await names()).to.have.length(1);
+    });
+
+    it('grants system.user.create_new with the type "custom" and its custom_type, as the document names them', async () => {
+      const { token } = await sessionWith({ 'system.group': { create: true }, 'system.user.create_new': { type: 'custom', custom_type: 'ldap' } });
+      const rights = { 'system.user.create_new': { type: 'custom', custom_type: 'ldap' } };
+      const [g] = (await put(token, [{ group: { name: 'ldap-creators' }, _system_rights: rights }]).expect(200)).body;
+      expect(g._system_rights).to.deep.equal(rights);
+      expectApiError(await put(token, [{ group: { name: 'x' }, _system_rights: { 'system.user.create_new': { type: 'alien' } } }]), 'invalid_value');
     });
 
     it('refuses to grant a system right the session user does not hold', async () => {
@@ -255,6 +264,20 @@ describe('Group bags: /api/v1/group', () => {
       expect(res.body[2]._generated_rights).to.deep.equal({ bag_read: {}, bag_write: {} });
       expect(res.body[0]._generated_rights).to.deep.equal({});
       expect(res.body.map((g: { group: { name: string } }) => g.group.name)).to.not.include(hidden.name);
+    });
+
+    it('lets membership read only "easydb" groups: a member of a custom-typed group needs bag_read for it', async () => {
+      const { token, user } = await sessionWith({ 'system.group': {} });
+      const custom = await t.group({ name: 'ldap-imported' });
+      await addMember(custom.id, user.id);
+      await testContext().db('groups').where({ id: custom.id }).update({ vendor_attributes: JSON.stringify({ easydb: { type: 'custom-ldap' } }) });
+      const listed = async () => (await get(token).expect(200)).body.map((g: { group: { name: string } }) => g.group.name);
+      expect(await listed()).to.not.include('ldap-imported');
+      expectUserError(await get(token, custom.seq), 'insufficient_rights', { operation: 'read', right: 'bag_read' });
+      await grant(t, custom.id, { kind: 'user', id: user.id }, ['bag_read']);
+      expect(await listed()).to.include('ldap-imported');
+      const [one] = (await get(token, custom.seq).expect(200)).body;
+      expect(one.group).to.include({ name: 'ldap-imported', type: 'custom-ldap' });
     });
 
     it('lists every group of the tenant (and none of another) with a global bag_read, a page at a time', async () => {

@@ -33,7 +33,8 @@ export const SYSTEM_RIGHTS: Record<string, Record<string, ParamDef>> = {
   'system.user.change_password': {},
   'system.user.create_new': {
     ...userFieldParams,
-    type: { type: 'text', choices: ['easydb', 'easydb_self_register', 'custom_type'] },
+    // "custom" is the document's; "custom_type" is what Roster accepted before, kept for stored rights.
+    type: { type: 'text', choices: ['easydb', 'easydb_self_register', 'custom', 'custom_type'] },
     custom_type: { type: 'text' },
     require_group: bool,
     _password: bool,
@@ -80,7 +81,7 @@ export function validateSystemRights(spec: unknown): RightsSpec {
     // CASE: create_new with a custom type must say which custom type.
     if (right === 'system.user.create_new') {
       const p = params as Record<string, unknown>;
-      if (p.type === 'custom_type' && !(typeof p.custom_type === 'string' && p.custom_type.trim())) throw new CustomTypeRequired();
+      if ((p.type === 'custom' || p.type === 'custom_type') && !(typeof p.custom_type === 'string' && p.custom_type.trim())) throw new CustomTypeRequired();
     }
   }
   return spec as RightsSpec;

@@ -52,6 +52,15 @@ export interface BagView {
   generatedRights: string[];
 }
 
+/** A group's easydb type: "system" for system groups, else the stored type ("easydb" unless a custom one was set). */
+export function bagTypeOf(system: boolean, vendorAttributes: Record<string, Record<string, unknown>>): string {
+  const type = vendorAttributes.easydb?.type;
+  return system ? 'system' : typeof type === 'string' ? type : 'easydb';
+}
+
+/** The same over a group row `g`, in SQL: whether its type is "easydb" (membership lets its members read it). */
+export const EASYDB_TYPED_SQL = "(NOT g.system AND coalesce(g.vendor_attributes #>> '{easydb,type}', 'easydb') = 'easydb')";
+
 /** Group types a client may set: "easydb" (the default) or "custom-…"; "system" belongs to system groups. */
 export function isWritableGroupType(type: string): boolean {
   return type === 'easydb' || /^custom-[\w.-]{1,100}$/.test(type);

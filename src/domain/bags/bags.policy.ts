@@ -19,8 +19,9 @@ export function assertSystemRight(caller: Caller, right: string, param?: 'create
   if (param && !holds(caller, param)) throw new NoSystemRight(right, param);
 }
 
-export function canRead(caller: Caller, groupId: string, aclRights: ReadonlySet<string> | undefined): boolean {
-  return caller.groupIds.includes(groupId) || bagRights(caller, aclRights).includes('bag_read');
+/** The document's rule: a caller reads the groups it holds bag_read on, and the "easydb" groups it belongs to (bagTypeOf). */
+export function canRead(caller: Caller, group: { id: string; type: string }, aclRights: ReadonlySet<string> | undefined): boolean {
+  return (group.type === 'easydb' && caller.groupIds.includes(group.id)) || bagRights(caller, aclRights).includes('bag_read');
 }
 
 export function assertBagRight(caller: Caller, aclRights: ReadonlySet<string> | undefined, right: 'bag_write' | 'bag_delete', seq: number): void {

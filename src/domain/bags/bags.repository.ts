@@ -1,9 +1,10 @@
 import type { Executor } from '../../db/transaction';
 import { aclGrantsSql, type Holder } from '../access/access.repository';
+import { EASYDB_TYPED_SQL } from './bag';
 
 /**
  * The ids of the groups a caller may read, by integer id: all of them (admin or a global
- * bag_read), or those it belongs to plus those whose ACL grants it bag_read.
+ * bag_read), or the "easydb" groups it belongs to plus those whose ACL grants it bag_read.
  */
 export async function findReadableGroupIds(
   db: Executor,
@@ -16,7 +17,7 @@ export async function findReadableGroupIds(
     const acl = aclGrantsSql(tenantId, 'bag_read', who.holder);
     q.where((w) => {
       w.whereRaw(acl.sql, acl.bindings as never[]);
-      if (who.memberOf.length) w.orWhereIn('g.id', who.memberOf);
+      if (who.memberOf.length) w.orWhere((m) => m.whereIn('g.id', who.memberOf).andWhereRaw(EASYDB_TYPED_SQL));
     });
   }
   const rows: { id: string }[] = await q;

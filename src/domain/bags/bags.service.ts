@@ -11,7 +11,7 @@ import { InvalidInput, NotFound, VersionMismatch } from '../errors';
 import type { Group, GroupChanges } from '../groups/group';
 import { groupsService, loadVisibleGroup } from '../groups/groups.service';
 import { actorOf, type Principal } from '../principal';
-import { isWritableGroupType, type BagAttributes, type BagInput, type BagView, type PrincipalRef, type Who } from './bag';
+import { bagTypeOf, isWritableGroupType, type BagAttributes, type BagInput, type BagView, type PrincipalRef, type Who } from './bag';
 import { assertBagRight, assertMayGrant, assertMayGrantAcl, assertSystemRight, bagRights, canRead, ownsGroup } from './bags.policy';
 import { findReadableGroupIds } from './bags.repository';
 
@@ -144,8 +144,9 @@ export function bagsService(db: Db) {
         if (err instanceof NotFound) return [];
         throw err;
       }
-      const acl = await findAclRights(db, p.tenantId, [group.id], caller.holder);
-      if (!canRead(caller, group.id, acl.get(group.id))) throw new InsufficientRights('read', 'bag_read', [seq]);
+      const [acl, access] = await Promise.all([findAclRights(db, p.tenantId, [group.id], caller.holder), findGroupAccess(db, p.tenantId, [group.id])]);
+      const type = bagTypeOf(group.system, access.get(group.id)?.vendorAttributes ?? {});
+      if (!canRead(caller, { id: group.id, type }, acl.get(group.id))) throw new InsufficientRights('read', 'bag_read', [seq]);
       return views(db, caller, [group]);
     },
 

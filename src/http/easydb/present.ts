@@ -1,14 +1,9 @@
 import { aclSpec } from '../../domain/access/rights-spec';
-import type { BagView, Who } from '../../domain/bags/bag';
+import { bagTypeOf, type BagView, type Who } from '../../domain/bags/bag';
 import type { GroupBrief, UserBrief } from '../../domain/directory/directory.repository';
 import type { SessionView } from '../../domain/sessions/sessions.service';
 
 const easydbAttrs = (g: { vendorAttributes: Record<string, Record<string, unknown>> }) => g.vendorAttributes.easydb ?? {};
-
-/** "system" for system groups, else the stored type ("easydb" unless a custom one was set). */
-function typeOf(system: boolean, attrs: Record<string, unknown>): string {
-  return system ? 'system' : typeof attrs.type === 'string' ? attrs.type : 'easydb';
-}
 
 /** User, short format. */
 export function presentUserShort(u: UserBrief) {
@@ -23,7 +18,7 @@ export function presentGroupShort(g: GroupBrief) {
   const attrs = easydbAttrs(g);
   return {
     _basetype: 'group',
-    group: { _id: g.seq, name: g.name, type: typeOf(g.system, attrs), ...(attrs.displayname ? { _displayname: attrs.displayname } : {}) },
+    group: { _id: g.seq, name: g.name, type: bagTypeOf(g.system, g.vendorAttributes), ...(attrs.displayname ? { _displayname: attrs.displayname } : {}) },
   };
 }
 
@@ -43,7 +38,7 @@ export function presentBag(v: BagView) {
     group: {
       _id: g.seq,
       _version: g.version,
-      type: typeOf(g.system, attrs),
+      type: bagTypeOf(g.system, v.access.vendorAttributes),
       is_system_group: g.system,
       name: g.name,
       ...(attrs.displayname ? { displayname: attrs.displayname } : {}),
