@@ -112,6 +112,14 @@ describe('SCIM: discovery', () => {
     expectScimError(await t.scim.post('/Users', { schemas: [USER], userName: 'c@example.com', phoneNumbers: [{ value: '1', type: 'carrier-pigeon' }] }), 400, 'invalidValue');
   });
 
+  it('refuses a filter with 403 (RFC 7644 §4) and ignores other unknown parameters', async () => {
+    for (const path of ['/ServiceProviderConfig', '/ResourceTypes', '/ResourceTypes/User', '/Schemas', `/Schemas/${USER}`]) {
+      expectScimError(await t.scim.get(`${path}?filter=${encodeURIComponent('id eq "User"')}`), 403);
+      expectScimError(await t.scim.get(`${path}?Filter=x`), 403);
+      await t.scim.get(`${path}?aadOptscim062020&foo=1`).expect(200);
+    }
+  });
+
   it('needs a token like every other endpoint', async () => {
     expectScimError(await api().get('/scim/v2/ServiceProviderConfig'), 401);
     expectScimError(await api().get('/scim/v2/Schemas').set(bearer(await t.mint(['bag_read']))), 403);

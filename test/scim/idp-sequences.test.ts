@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ENTERPRISE, GROUP, LIST, memberRows, patchOp, qs, scimTenant, USER, type ScimTenant } from './helpers';
+import { ENTERPRISE, expectScimError, GROUP, LIST, memberRows, patchOp, qs, scimTenant, USER, type ScimTenant } from './helpers';
 
 /**
  * Request/response sequences as Okta and Microsoft Entra ID send them (their provisioning
@@ -232,6 +232,25 @@ describe('SCIM: identity provider sequences', () => {
       await t.scim.delete(`/Groups/${gid}`).expect(204);
       await t.scim.get(`/Groups/${gid}${qs({ excludedAttributes: 'members' })}`).expect(404);
       expect(await memberRows(gid)).to.deep.equal([]);
+    });
+
+    it('works with the aadOptscim062020 flag Entra appends to every request, and with other unknown parameters ignored', async () => {
+      const flag = '?aadOptscim062020';
+      const user = await t.scim.post(`/Users${flag}`, { schemas: [USER], userName: 'flagged@contoso.example', active: true }).expect(201);
+      const found = await t.scim.get(`/Users${flag}&filter=${encodeURIComponent('userName eq "flagged@contoso.example"')}`).expect(200);
+      expect(found.body.totalResults).to.equal(1);
+      await t.scim.patch(`/Users/${user.body.id}${flag}`, patchOp({ op: 'Replace', path: 'active', value: 'False' })).expect(200);
+      const group = await t.scim.post(`/Groups${flag}`, { schemas: [GROUP], displayName: 'Flagged' }).expect(201);
+      await t.scim.patch(`/Groups/${group.body.id}${flag}`, patchOp({ op: 'Add', path: 'members', value: [{ value: user.body.id }] })).expect(204);
+      const members = await t.scim.get(`/Groups/${group.body.id}${flag}&excludedAttributes=members`).expect(200);
+      expect(members.body).to.not.have.property('members');
+      await t.scim.get(`/Users/${user.body.id}?tenantHint=x&aadOptscim062020`).expect(200).expect((r) => expect(r.body.active).to.equal(false));
+      // Parameter names are case-insensitive (RFC 7644 §3.4.2): Filter and Count work as filter and count.
+      const capital = await t.scim.get(`/Users?Filter=${encodeURIComponent('userName eq "flagged@contoso.example"')}&Count=1`).expect(200);
+      expect(capital.body.totalResults).to.equal(1);
+      expectScimError(await t.scim.get('/Users?Count=many'), 400, 'invalidValue');
+      await t.scim.delete(`/Groups/${group.body.id}${flag}`).expect(204);
+      await t.scim.delete(`/Users/${user.body.id}${flag}`).expect(204);
     });
 
     it('renames a user with a no-path replace using dotted and URN-qualified keys', async () => {

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { NotFound } from '../../domain/errors';
 import { MAX_BULK_OPERATIONS, MAX_BULK_PAYLOAD } from './bulk';
+import { ScimError } from './errors';
 import { DEFAULT_COUNT, MAX_COUNT } from './params';
 import { listResponse, scimBase } from './present';
 import type { JsonObject } from './resource';
@@ -68,25 +69,41 @@ function schemaResource(s: SchemaDef, base: string): JsonObject {
   };
 }
 
+/**
+ * RFC 7644 §4: a discovery endpoint given a `filter` SHOULD answer 403, so that a client cannot
+ * take what it lists as matching the filter. Other unknown parameters are ignored, as on every
+ * SCIM endpoint.
+ */
+function refuseFilter(req: Request): void {
+  if (Object.keys(req.query as object).some((k) => k.toLowerCase() === 'filter')) {
+    throw new ScimError(403, undefined, 'discovery endpoints cannot be filtered (RFC 7644 §4)');
+  }
+}
+
 /** Discovery endpoints (RFC 7644 §4); read-only, no filtering. */
 export const discoveryHandlers = {
   config(req: Request, res: Response) {
+    refuseFilter(req);
     res.json(serviceProviderConfig(scimBase(req)));
   },
   resourceTypes(req: Request, res: Response) {
+    refuseFilter(req);
     const all = resourceTypes(scimBase(req));
     res.json(listResponse(all, { totalResults: all.length, startIndex: 1 }));
   },
   resourceType(req: Request, res: Response) {
+    refuseFilter(req);
     const found = resourceTypes(scimBase(req)).find((r) => r.id === req.params.id);
     if (!found) throw new NotFound('resource type', String(req.params.id));
     res.json(found);
   },
   schemas(req: Request, res: Response) {
+    refuseFilter(req);
     const all = allSchemas.map((s) => schemaResource(s, scimBase(req)));
     res.json(listResponse(all, { totalResults: all.length, startIndex: 1 }));
   },
   schema(req: Request, res: Response) {
+    refuseFilter(req);
     const found = allSchemas.find((s) => s.id.toLowerCase() === String(req.params.id).toLowerCase());
     if (!found) throw new NotFound('schema', String(req.params.id));
     res.json(schemaResource(found, scimBase(req)));
