@@ -37,10 +37,15 @@ export class Conflict extends DomainError {
   readonly code = 'conflict';
 }
 
+/**
+ * The request names a version (If-Match, a body's version) that is not the current one. The
+ * message and the details say it from the server's side: it expected the current version and
+ * got the provided one.
+ */
 export class VersionMismatch extends DomainError {
   readonly code = 'version_mismatch';
-  constructor(readonly expected: number, readonly actual: number) {
-    super(`version mismatch: expected ${actual}, got ${expected}`, { expected, actual });
+  constructor(readonly provided: number, readonly current: number) {
+    super(`version mismatch: expected ${current}, got ${provided}`, { expected: current, actual: provided });
   }
 }
 

@@ -181,8 +181,19 @@ describe('Groups v2: /api/v2/groups', () => {
       await api().put(`/api/v2/groups/${g.id}`).set(bearer(admin)).send({ name: 'First', version: 1 }).expect(200);
       const res = await api().put(`/api/v2/groups/${g.id}`).set(bearer(admin)).send({ name: 'Second', version: 1 }).expect(409);
       expect(res.body).to.include({ status: 409, code: 'version.mismatch' });
+      // The message and the details agree: the current version is expected, the stale one was given.
+      expect(res.body.message).to.contain('expected 2, got 1');
+      expect(JSON.stringify(res.body.details)).to.contain('"expected":2').and.to.contain('"actual":1');
       const now = await api().get(`/api/v2/groups/${g.id}`).set(bearer(admin)).expect(200);
       expect(now.body).to.include({ name: 'First', version: 2 });
+    });
+
+    it('answers 400 when the body names another group, changing nothing; the same id (any case) is fine', async () => {
+      const g = await t.group({ name: 'Pinned' });
+      const res = await api().put(`/api/v2/groups/${g.id}`).set(bearer(admin)).send({ id: randomUUID(), name: 'Moved', version: 1 }).expect(400);
+      expect(res.body.message).to.contain('id');
+      expect((await api().get(`/api/v2/groups/${g.id}`).set(bearer(admin)).expect(200)).body).to.include({ name: 'Pinned', version: 1 });
+      await api().put(`/api/v2/groups/${g.id}`).set(bearer(admin)).send({ id: g.id.toUpperCase(), name: 'Kept', version: 1 }).expect(200);
     });
 
     it('answers 400 without a version', async () => {

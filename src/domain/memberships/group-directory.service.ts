@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Db } from '../../db/knex';
 import { compileCriteria, type MultiField } from '../../db/criteria-sql';
 import { inTransaction, type Executor } from '../../db/transaction';
@@ -317,7 +318,9 @@ export function groupDirectoryService(db: Db) {
         const before = await loadVisibleGroup(trx, p, groupId, true);
         assertVersion(condition, before.version);
         if (hasMemberChange(m)) assertCanManageMembers(p, before);
-        const changes = Object.fromEntries(Object.entries(m.changes ?? {}).filter(([, v]) => v !== undefined)) as GroupChanges;
+        // CASE: a field set to what it already is (a PUT of the same group) is no change: no new version, no event.
+        const current = before as unknown as Record<string, unknown>;
+        const changes = Object.fromEntries(Object.entries(m.changes ?? {}).filter(([k, v]) => v !== undefined && !isDeepStrictEqual(v, current[k]))) as GroupChanges;
         const changed = Object.keys(changes).length > 0;
         const { delta, touched } = hasMemberChange(m) ? await applyMembers(trx, p, before, m) : { delta: 0, touched: false };
         if (!changed && !touched) return before;

@@ -314,12 +314,23 @@ export async function findPasswordHash(db: Executor, tenantId: string, id: strin
   return row ? row.password_hash : undefined;
 }
 
-export async function updateUser(db: Executor, tenantId: string, id: string, changes: Omit<UserChanges, 'password'> & { passwordHash?: string | null }): Promise<User> {
-  const [row] = await db('users')
-    .where({ tenant_id: tenantId, id })
-    .update({ ...toColumns(changes), version: db.raw('version + 1'), updated_at: db.fn.now() })
-    .returning(columns);
-  return toUser(row);
+/**
+ * Applies changes and bumps the version, or returns undefined when they change nothing: a write
+ * that sets every field to what it already is (an IdP's periodic PUT) leaves the version (the
+ * ETag), `updated_at` and the change feed alone (RFC 7644 §3.14). A password counts as a change.
+ */
+export async function updateUser(db: Executor, tenantId: string, id: string, changes: Omit<UserChanges, 'password'> & { passwordHash?: string | null }): Promise<User | undefined> {
+  const set = toColumns(changes);
+  const compared = Object.entries(set).filter(([column]) => column !== 'password_hash');
+  if (!('password_hash' in set) && !compared.length) return undefined;
+  const q = db('users').where({ tenant_id: tenantId, id });
+  if (!('password_hash' in set)) {
+    q.where((w) => {
+      for (const [column, value] of compared) w.orWhereRaw(`?? IS DISTINCT FROM ?${column === 'resource' ? '::jsonb' : ''}`, [column, value as Knex.Value]);
+    });
+  }
+  const [row] = await q.update({ ...set, version: db.raw('version + 1'), updated_at: db.fn.now() }).returning(columns);
+  return row ? toUser(row) : undefined;
 }
 
 export async function deleteUserRow(db: Executor, tenantId: string, id: string): Promise<void> {

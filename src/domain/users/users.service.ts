@@ -81,6 +81,8 @@ export function usersService(db: Db) {
       const changes = await decide(before);
       checkUserTexts(changes);
       const after = await updateUser(trx, p.tenantId, id, await withPasswordHash(changes));
+      // CASE: nothing changed: no new version, no event.
+      if (!after) return before;
       await insertAuditEvent(trx, { tenantId: p.tenantId, ...actorOf(p), action, resourceType: 'user', resourceId: id, before: auditView(before), after: auditView(after) });
       if (after.active !== before.active) ({ announced } = await tokensFollowing(trx, p.tenantId, id));
       return after;
@@ -161,17 +163,21 @@ export function usersService(db: Db) {
      */
     listUserTexts: (p: Principal, query: UserListQuery, format: UserTextFormat): Promise<UserTextPage> => findUserTextPage(db, p.tenantId, query, format),
 
-    /** Full update: every field is replaced; absent optional fields become empty. */
+    /**
+     * Full update: every field is replaced; absent optional fields become empty. An absent
+     * `active` is not asserted (RFC 7644 §3.5.1) and keeps its value: a PUT that leaves it out
+     * never reactivates a deactivated user. An absent password stays; null clears it.
+     */
     replaceUser(p: Principal, id: string, input: NewUser, condition?: VersionCondition): Promise<User> {
-      const full: UserFields & { password?: string | null } = {
+      const full = (current: User): UserFields & { password?: string | null } => ({
         userName: input.userName,
         externalId: input.externalId ?? null,
         displayName: input.displayName ?? null,
-        active: input.active ?? true,
+        active: input.active ?? current.active,
         resource: input.resource ?? {},
         ...(input.password !== undefined ? { password: input.password } : {}),
-      };
-      return change(p, id, () => full, condition, 'user.replaced');
+      });
+      return change(p, id, full, condition, 'user.replaced');
     },
 
     /** Partial update: only the given fields change. */

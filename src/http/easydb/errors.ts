@@ -50,7 +50,7 @@ function translate(domain: DomainError, raw: unknown, req: Request): EasydbError
   if (domain instanceof CustomTypeRequired) return user('custom_type_required');
   if (domain instanceof ChangeOwnerOnCreation) return user('change_owner_on_creation');
   if (domain instanceof SystemGroupUndeletable) return user('delete_system_group', { group_id: domain.groupSeq });
-  if (domain instanceof VersionMismatch) return user('version_mismatch', { provided: domain.expected, expected: domain.actual });
+  if (domain instanceof VersionMismatch) return user('version_mismatch', { provided: domain.provided, expected: domain.current });
   if (domain instanceof AlreadyExists) return user('integrity_constraint_violation', { constraint: `${domain.resource}.${domain.field}` });
   if (domain instanceof NotFound) {
     if (domain.resource === 'group') return user('group_not_found', { id: domain.details.id });

@@ -4,8 +4,9 @@ import type { Services } from '../../container';
 import type { Principal } from '../../domain/principal';
 import type { VersionCondition } from '../../domain/versions';
 import { invalidSyntax, invalidValue, ScimError, scimErrorOf } from './errors';
-import { groupMutationFromPatch, parsePatchRequest, patchUserDocument } from './patch';
-import { etagOf, userDocument, userInput } from './present';
+import { groupMutationFromPatch, parsePatchRequest } from './patch';
+import { etagOf, userInput } from './present';
+import { patchedUserInput } from './users.handlers';
 import { coerceResource, declaresSchema, getKey, isObject, type Json, type JsonObject } from './resource';
 import { SCHEMA } from './schemas';
 
@@ -137,7 +138,7 @@ async function execute(services: Services, p: Principal, op: BulkOp, base: strin
       }
       case 'PATCH': {
         const ops = parsePatchRequest(op.data);
-        const u = await services.users.modifyUser(p, id!, (cur) => userInput(coerceResource('User', { ...patchUserDocument(userDocument(cur), ops, cur.id), schemas: [SCHEMA.user] })), cond);
+        const u = await services.users.modifyUser(p, id!, (cur) => patchedUserInput(cur, ops), cond);
         return { status: 200, id: u.id, version: u.version };
       }
       case 'DELETE':

@@ -360,6 +360,11 @@ function applyUserOp(doc: JsonObject, op: PatchOperation, resourceId: string): v
   // CASE: Entra ID sends the enterprise manager as a bare id string.
   const input = def.name === 'manager' && typeof op.value === 'string' ? { value: op.value } : op.value;
   if (def.name === 'password') {
+    // CASE: replace with null clears the password, as remove does.
+    if (input === null) {
+      delete container[key];
+      return;
+    }
     if (typeof input !== 'string') throw invalidValue('"password" must be a string');
     container[key] = input;
     return;

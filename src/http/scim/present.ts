@@ -40,7 +40,10 @@ export function userDocument(u: User): JsonObject {
   return assignDocument({}, u);
 }
 
-/** Coerced SCIM input → the core's user fields (full replacement semantics). */
+/**
+ * Coerced SCIM input → the core's user fields (full replacement semantics). `active` is left
+ * out when not sent: a new user is active, a replaced one keeps its state (users.service).
+ */
 export function userInput(c: CoercedResource): NewUser {
   const resource: JsonObject = {};
   for (const [k, v] of Object.entries(c.core)) if (!COLUMN_ATTRS.has(k)) resource[k] = v;
@@ -49,7 +52,7 @@ export function userInput(c: CoercedResource): NewUser {
     userName: c.core.userName as string,
     externalId: c.externalId ?? null,
     displayName: (c.core.displayName as string | undefined) ?? null,
-    active: (c.core.active as boolean | undefined) ?? true,
+    ...(c.core.active !== undefined ? { active: c.core.active as boolean } : {}),
     resource,
     ...(c.password !== undefined ? { password: c.password } : {}),
   };

@@ -107,8 +107,8 @@ export interface CoercedResource {
   /** Extension objects by schema URN. */
   extensions: Record<string, JsonObject>;
   externalId?: string;
-  /** Write-only password, if one was sent. */
-  password?: string;
+  /** Write-only password, if one was sent; null when it was sent as null (cleared). */
+  password?: string | null;
 }
 
 /** Coerces a whole resource body (POST/PUT) against its resource type's schemas. */
@@ -154,7 +154,11 @@ export function coerceResource(kind: ResourceKind, body: unknown): CoercedResour
     const def = findAttr(coreSchema.attributes, name);
     if (!def || def.mutability === 'readOnly') continue;
     if (def.mutability === 'writeOnly' && def.name === 'password') {
-      if (value === null || value === undefined) continue;
+      if (value === undefined) continue;
+      if (value === null) {
+        out.password = null;
+        continue;
+      }
       if (typeof value !== 'string' || !value.length || value.length > 1024) throw invalidValue('"password" must be a string of 1 to 1024 characters');
       out.password = value;
       continue;

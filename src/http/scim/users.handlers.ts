@@ -3,13 +3,34 @@ import { principalOf } from '../../auth/require-rights';
 import type { Services } from '../../container';
 import type { GroupViewer } from '../../domain/groups/group';
 import type { Principal } from '../../domain/principal';
-import type { User, UserGroupRef, UserListQuery } from '../../domain/users/user';
+import type { NewUser, User, UserGroupRef, UserListQuery } from '../../domain/users/user';
 import { sendJsonText } from '../common/json-text';
 import { encodeCursor, ifMatch, listParams, notModified, searchRequestParams, type ListParams } from './params';
-import { parsePatchRequest, patchUserDocument } from './patch';
+import { parsePatchRequest, patchUserDocument, type PatchOperation } from './patch';
 import { etagOf, jsonInner, listResponse, listResponseText, presentUser, presentUserText, scimBase, scimGroupRefTemplate, userDocument, userInput } from './present';
 import { coerceResource, parseAttributeList, project, wants, type JsonObject } from './resource';
 import { SCHEMA } from './schemas';
+import { invalidValue } from './errors';
+
+
+/** Stands in the patched document for a password the operations left alone (no real one holds NUL). */
+const PASSWORD_UNCHANGED = '\u0000unchanged';
+
+/**
+ * A user PATCH (RFC 7644 §3.5.2) as the full input of a replace: the operations applied to the
+ * user's document. The password is write-only, so the document holds a stand-in for it: an
+ * operation that removes it (or replaces it with null) clears it, one that sets it sets it.
+ * `active` cannot be removed (400): an unassigned `active` would neither keep a user out nor
+ * let it in, and taking it as true would undo a deprovisioning.
+ */
+export function patchedUserInput(current: User, ops: PatchOperation[]): NewUser {
+  const patched = patchUserDocument({ ...userDocument(current), password: PASSWORD_UNCHANGED }, ops, current.id);
+  if (patched.password === PASSWORD_UNCHANGED) delete patched.password;
+  else if (patched.password === undefined) patched.password = null;
+  const input = userInput(coerceResource('User', { ...patched, schemas: [SCHEMA.user] }));
+  if (input.active === undefined) throw invalidValue('"active" cannot be removed or set to null: replace it with true or false');
+  return input;
+}
 
 /** attributes/excludedAttributes of a request (query string). */
 export function projectionOf(req: Request) {
@@ -174,10 +195,7 @@ export function usersHandlers(services: Services) {
       const user = await services.users.modifyUser(
         p,
         id,
-        (current) => {
-          const patched = patchUserDocument(userDocument(current), ops, current.id);
-          return userInput(coerceResource('User', { ...patched, schemas: [SCHEMA.user] }));
-        },
+        (current) => patchedUserInput(current, ops),
         ifMatch(req),
       );
       sendResource(res, 200, await render(req, p, user), user.version);

@@ -65,6 +65,10 @@ export function groupsHandlers(services: Services) {
 
     /** PUT /api/v2/groups/{groupId}: the body's fields replace the stored ones at `version`. */
     async update(req: Request, res: Response) {
+      // CASE: a body naming another group is a mistake to report, not an id to ignore (as v1 and Nuxeo answer).
+      if (req.body.id !== undefined && String(req.body.id).toLowerCase() !== String(req.params.groupId).toLowerCase()) {
+        throw new InvalidInput('the body\'s id does not match the group in the path', { field: 'id' });
+      }
       const group = await services.groups.updateGroup(principalOf(req), String(req.params.groupId), groupFields(req.body), req.body.version);
       res.json(presenterFor(req)(group));
     },
