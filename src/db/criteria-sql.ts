@@ -203,6 +203,16 @@ export function compileCriteria(root: Criteria, fields: FieldMap): CompiledSql {
 }
 
 /** The SQL expression to sort by an attribute (scalar attributes only). */
+/** Whether sortExpression knows `path` (a root search sorts each resource type only by what it has). */
+export function canSortBy(fields: FieldMap, path: string): boolean {
+  try {
+    sortExpression(fields, path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function sortExpression(fields: FieldMap, path: string): string {
   const def = resolve(fields, path);
   if (def.kind !== 'scalar') throw invalid(`cannot sort by the multi-valued attribute "${path}"`);

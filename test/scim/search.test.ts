@@ -39,6 +39,17 @@ describe('SCIM: POST /.search', () => {
     expect(totals.body).to.include({ totalResults: 5, itemsPerPage: 0 });
   });
 
+  it('sorts each resource type that has the sortBy attribute; the other keeps its order, on every page', async () => {
+    // userName: users descending, then the groups (which have none) in their default order.
+    const pages: string[] = [];
+    for (let start = 1; start <= 5; start += 2) pages.push(...ids(await search({ sortBy: 'userName', sortOrder: 'descending', startIndex: start, count: 2 }).expect(200)));
+    expect(pages).to.deep.equal([...[...users].reverse(), ...groups]);
+    // displayName: both have it, so both are sorted (Team blue before Team red).
+    const both = await search({ sortBy: 'displayName', startIndex: 4, count: 2 }).expect(200);
+    expect(ids(both)).to.deep.equal([groups[1], groups[0]]);
+    expectScimError(await search({ sortBy: 'shoeSize' }), 400, 'invalidValue');
+  });
+
   it('applies a filter to the resource types that know its attributes', async () => {
     const both = await search({ filter: 'displayName sw "team"' }).expect(200);
     expect(ids(both)).to.deep.equal([...users, ...groups]);

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Db } from '../../db/knex';
-import { compileCriteria, type MultiField } from '../../db/criteria-sql';
+import { canSortBy, compileCriteria, type MultiField } from '../../db/criteria-sql';
 import { inTransaction, type Executor } from '../../db/transaction';
 import { insertAuditEvent } from '../audit/audit.repository';
 import type { Criteria } from '../criteria';
@@ -196,6 +196,9 @@ export function groupDirectoryService(db: Db) {
     Boolean(m.replaceMembers || m.removeMembersWhere || m.removeMembers?.length || m.addMembers?.length || (m.next && hasMemberChange(m.next)));
 
   return {
+    /** Whether groups can be sorted by this attribute path. */
+    canSortBy: (path: string): boolean => canSortBy(groupFields, path),
+
     /**
      * A page of the groups the principal may see matching criteria, with the total (skipped when
      * `skipCount`) and the viewer it was read for. A token acting as a user sees what Groups v2

@@ -1,3 +1,4 @@
+import { canSortBy } from '../../db/criteria-sql';
 import type { Db } from '../../db/knex';
 import { inTransaction, type Executor } from '../../db/transaction';
 import { insertAuditEvent } from '../audit/audit.repository';
@@ -16,6 +17,7 @@ import { tokenRuntimeOf } from '../tokens/token-runtime';
 import { tokenAuditView, type TokenRecord } from '../tokens/token';
 import { findLiveTokensOfUser, findTokensByIds } from '../tokens/tokens.repository';
 import { insertUsersWithAudit, type Actor, type UserRowInput } from './users.writes';
+import { userFields } from './users.fields';
 
 function auditView(u: User): Record<string, unknown> {
   const { tenantId: _t, seq: _s, createdAt: _c, ...rest } = u;
@@ -143,6 +145,9 @@ export function usersService(db: Db) {
       if (!user) throw new NotFound('user', id);
       return user;
     },
+
+    /** Whether users can be sorted by this attribute path. */
+    canSortBy: (path: string): boolean => canSortBy(userFields, path),
 
     /**
      * A page of users; `total` counts every match (-1 when the query skips counting). With
