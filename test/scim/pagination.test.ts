@@ -172,6 +172,36 @@ describe('SCIM: pagination and sorting', () => {
       await t.scim.post('/Groups/.search', { schemas: [SEARCH], sortBy: 'meta.resourceType', sortOrder: 'descending' }).expect(200);
     });
 
+    it('puts resources without the attribute last ascending and first descending (RFC 7644 §3.4.2.3)', async () => {
+      const withTitle = new Set<string>();
+      for (const [i, id] of ids.slice(0, 3).entries()) {
+        await t.scim.patch(`/Users/${id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', path: 'title', value: `T${i}` }] }).expect(200);
+        withTitle.add(id);
+      }
+      try {
+        const titled = (r: { id: string }) => withTitle.has(r.id);
+        const asc = (await list({ sortBy: 'title' }).expect(200)).body.Resources;
+        expect(asc.map(titled)).to.deep.equal([true, true, true, false, false, false, false]);
+        const desc = (await list({ sortBy: 'title', sortOrder: 'descending' }).expect(200)).body.Resources;
+        expect(desc.map(titled)).to.deep.equal([false, false, false, false, true, true, true]);
+        expect(desc.slice(4).map((r: { title: string }) => r.title)).to.deep.equal(['T2', 'T1', 'T0']);
+        const made = [
+          (await t.scim.post('/Groups', { schemas: [GROUP], displayName: 'sort-a', externalId: 'a' }).expect(201)).body.id,
+          (await t.scim.post('/Groups', { schemas: [GROUP], displayName: 'sort-none' }).expect(201)).body.id,
+          (await t.scim.post('/Groups', { schemas: [GROUP], displayName: 'sort-b', externalId: 'b' }).expect(201)).body.id,
+        ];
+        const order = async (sortOrder: string) =>
+          idsOf(await t.scim.get(`/Groups${qs({ sortBy: 'externalId', sortOrder, filter: 'displayName sw "sort-"' })}`).expect(200));
+        expect(await order('ascending')).to.deep.equal([made[0], made[2], made[1]]);
+        expect(await order('descending')).to.deep.equal([made[1], made[2], made[0]]);
+        for (const id of made) await t.scim.delete(`/Groups/${id}`).expect(204);
+      } finally {
+        for (const id of withTitle) {
+          await t.scim.patch(`/Users/${id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'remove', path: 'title' }] }).expect(200);
+        }
+      }
+    });
+
     it('answers 400 for an unknown sort attribute or order', async () => {
       expectScimError(await list({ sortBy: 'shoeSize' }), 400);
       expectScimError(await list({ sortBy: 'emails' }), 400);

@@ -28,7 +28,8 @@ export async function findGroupIdPage(db: Executor, tenantId: string, query: Gro
   const dir = query.sortOrder === 'desc' ? 'desc' : 'asc';
   if (query.afterSeq !== undefined) q.where('g.seq', '>', query.afterSeq);
   if (query.beforeSeq !== undefined) q.where('g.seq', '<', query.beforeSeq);
-  if (query.sortBy) q.orderByRaw(`${sortExpression(groupFields, query.sortBy)} ${dir} NULLS LAST`);
+  // RFC 7644 §3.4.2.3: resources without a value sort last ascending, first descending.
+  if (query.sortBy) q.orderByRaw(`${sortExpression(groupFields, query.sortBy)} ${dir} NULLS ${dir === 'desc' ? 'FIRST' : 'LAST'}`);
   q.orderBy('g.seq', query.beforeSeq !== undefined ? 'desc' : query.sortBy ? dir : 'asc');
   const rows: { id: string; seq: string }[] = await q.offset(query.offset).limit(query.limit);
   const out = rows.map((r) => ({ id: r.id, seq: Number(r.seq) }));

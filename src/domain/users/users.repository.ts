@@ -150,7 +150,8 @@ async function findPageRows<R>(db: Executor, tenantId: string, query: UserListQu
   const dir = query.sortOrder === 'desc' ? 'desc' : 'asc';
   if (query.afterSeq !== undefined) q.where('u.seq', '>', query.afterSeq);
   if (query.beforeSeq !== undefined) q.where('u.seq', '<', query.beforeSeq);
-  if (query.sortBy) q.orderByRaw(`${sortExpression(userFields, query.sortBy)} ${dir} NULLS LAST`);
+  // RFC 7644 §3.4.2.3: resources without a value sort last ascending, first descending.
+  if (query.sortBy) q.orderByRaw(`${sortExpression(userFields, query.sortBy)} ${dir} NULLS ${dir === 'desc' ? 'FIRST' : 'LAST'}`);
   q.orderBy('u.seq', backwards ? 'desc' : query.sortBy ? dir : 'asc');
   const rows = await readRows<R>(db, q.offset(query.offset).limit(query.limit), { prepared: namesOneUser(query) });
   if (backwards) rows.reverse();
