@@ -4,6 +4,10 @@ import type { User } from '../../src/domain/users/user';
 import { testContext } from '../helpers/context';
 import { newTenant, type TestTenant } from '../helpers/factories';
 import { api, bearer } from '../helpers/http';
+import pino from 'pino';
+import request from 'supertest';
+import { buildApp } from '../../src/app';
+import { bagsService } from '../../src/domain/bags/bags.service';
 import { expectApiError, expectUserError, grant, login, setPassword, setSystemRights } from './helpers';
 
 type Rights = Record<string, Record<string, unknown>>;
@@ -287,6 +291,33 @@ describe('Group bags: /api/v1/group', () => {
       await (await newTenant()).group();
       expect((await get(token).expect(200)).body).to.have.length(3);
       expect((await api().get('/api/v1/group').query({ token, offset: 1, limit: 1 }).expect(200)).body).to.have.length(1);
+      // Without a limit, every group from the offset on.
+      const all = (await get(token).expect(200)).body.map((g: { group: { _id: number } }) => g.group._id);
+      expect((await api().get('/api/v1/group').query({ token, offset: 1 }).expect(200)).body.map((g: { group: { _id: number } }) => g.group._id)).to.deep.equal(all.slice(1));
+    });
+
+    it('reads "all groups" in batches that continue after the last id, never stopping at a page', async () => {
+      for (let i = 0; i < 6; i++) await t.group({ name: `batch-${i}` });
+      const expected = (await testContext().db('groups').where({ tenant_id: t.id }).orderBy('seq').select('seq')).map((r: { seq: number | string }) => Number(r.seq));
+      const bags = bagsService(testContext().db);
+      const sizes: number[] = [];
+      const seen: number[] = [];
+      for await (const batch of bags.allBags(t.admin, 0, 2)) {
+        sizes.push(batch.length);
+        seen.push(...batch.map((v) => v.group.seq));
+      }
+      expect(seen).to.deep.equal(expected);
+      expect(sizes.every((n) => n <= 2)).to.equal(true);
+      const fromTwo: number[] = [];
+      for await (const batch of bags.allBags(t.admin, 2, 4)) fromTwo.push(...batch.map((v) => v.group.seq));
+      expect(fromTwo).to.deep.equal(expected.slice(2));
+      // A production app (no response validation) streams the same array.
+      const { token } = await sessionWith({ 'system.group': {}, bag_read: {} });
+      const raw = buildApp({ ...testContext().deps, config: { ...testContext().deps.config, validateResponses: false } }, pino({ level: 'silent' }));
+      const streamed = await request(raw).get('/api/v1/group').query({ token }).expect(200).expect('Content-Type', /application\/json/);
+      const checked = await get(token).expect(200);
+      expect(JSON.parse(streamed.text)).to.deep.equal(checked.body);
+      expect(checked.body).to.have.length(expected.length + 1);
     });
 
     it('returns one group by id, an empty array when it is unknown or foreign, and Insufficient Rights when unreadable', async () => {

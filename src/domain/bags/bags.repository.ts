@@ -10,9 +10,10 @@ export async function findReadableGroupIds(
   db: Executor,
   tenantId: string,
   who: { all: boolean; memberOf: string[]; holder: Holder },
-  page: { offset: number; limit: number },
-): Promise<string[]> {
-  const q = db('groups as g').select('g.id').where('g.tenant_id', tenantId).orderBy('g.seq').offset(page.offset).limit(page.limit);
+  page: { offset: number; limit: number; afterSeq?: number },
+): Promise<{ id: string; seq: number }[]> {
+  const q = db('groups as g').select('g.id', 'g.seq').where('g.tenant_id', tenantId).orderBy('g.seq').offset(page.offset).limit(page.limit);
+  if (page.afterSeq !== undefined) q.where('g.seq', '>', page.afterSeq);
   if (!who.all) {
     const acl = aclGrantsSql(tenantId, 'bag_read', who.holder);
     q.where((w) => {
@@ -20,6 +21,6 @@ export async function findReadableGroupIds(
       if (who.memberOf.length) w.orWhere((m) => m.whereIn('g.id', who.memberOf).andWhereRaw(EASYDB_TYPED_SQL));
     });
   }
-  const rows: { id: string }[] = await q;
-  return rows.map((r) => r.id);
+  const rows: { id: string; seq: number | string }[] = await q;
+  return rows.map((r) => ({ id: r.id, seq: Number(r.seq) }));
 }

@@ -127,8 +127,27 @@ export function bagsService(db: Db) {
     async listBags(p: Principal, page: { offset: number; limit: number }): Promise<BagView[]> {
       const caller = await describeCaller(db, p);
       assertSystemRight(caller, 'system.group');
-      const ids = await findReadableGroupIds(db, p.tenantId, { all: holds(caller, 'bag_read'), memberOf: caller.groupIds, holder: caller.holder }, page);
-      return views(db, caller, await loadGroups(db, p, ids));
+      const rows = await findReadableGroupIds(db, p.tenantId, { all: holds(caller, 'bag_read'), memberOf: caller.groupIds, holder: caller.holder }, page);
+      return views(db, caller, await loadGroups(db, p, rows.map((r) => r.id)));
+    },
+
+    /**
+     * Every group the caller may read from `offset` on, by integer id, in batches of `batchSize`
+     * (the document's "all groups": a client that gives no limit gets them all, never a silent
+     * first page). Each batch after the first continues after the last one's id, so a batch costs
+     * the same at any depth. Needs system.group, checked before the first batch.
+     */
+    async *allBags(p: Principal, offset = 0, batchSize = 1000): AsyncGenerator<BagView[]> {
+      const caller = await describeCaller(db, p);
+      assertSystemRight(caller, 'system.group');
+      const who = { all: holds(caller, 'bag_read'), memberOf: caller.groupIds, holder: caller.holder };
+      let page: { offset: number; limit: number; afterSeq?: number } = { offset, limit: batchSize };
+      for (;;) {
+        const rows = await findReadableGroupIds(db, p.tenantId, who, page);
+        if (rows.length) yield await views(db, caller, await loadGroups(db, p, rows.map((r) => r.id)));
+        if (rows.length < batchSize) return;
+        page = { offset: 0, limit: batchSize, afterSeq: rows[rows.length - 1].seq };
+      }
     },
 
     /** One group, or none when it does not exist; a group the caller may not read is InsufficientRights. */
