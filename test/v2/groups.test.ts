@@ -39,6 +39,17 @@ describe('Groups v2: /api/v2/groups', () => {
       expect(res.body).to.deep.include(body);
     });
 
+    it('takes one image or contact drawn as an object (as the document shows them) as an array of one', async () => {
+      const image = { resolution: 'x96', imageUri: 'https://example.com/a.png' };
+      const address = { address: '+15551234', display: '555-1234', type: 'GROUPPHONE', mediaType: 'PHONE' };
+      const res = await api().post('/api/v2/groups').set(bearer(admin)).send({ name: 'Drawn', images: image, addresses: address }).expect(200);
+      expect(res.body).to.deep.include({ images: [image], addresses: [address] });
+      const put = await api().put(`/api/v2/groups/${res.body.id}`).set(bearer(admin)).send({ name: 'Drawn', version: res.body.version, images: { ...image, resolution: 'x48' } }).expect(200);
+      expect(put.body.images).to.deep.equal([{ ...image, resolution: 'x48' }]);
+      await api().post('/api/v2/groups').set(bearer(admin)).send({ name: 'Bad image', images: 'https://example.com/a.png' }).expect(400);
+      await api().post('/api/v2/groups').set(bearer(admin)).send({ name: 'Bad contact', addresses: { type: 'CARRIER-PIGEON' } }).expect(400);
+    });
+
     it('accepts the group_creation right as well', async () => {
       const creator = await t.token(['group_creation']);
       await api().post('/api/v2/groups').set(bearer(creator)).send({ name: 'Made by a creator' }).expect(200);

@@ -9,6 +9,9 @@ import { presentGroup, presentListing } from './present';
 
 export { listParam } from './params';
 
+/** An array, or one element alone as an object (the document draws images and addresses so): an array of one. */
+const listOf = (value: unknown): unknown[] | undefined => (value === undefined ? undefined : Array.isArray(value) ? value : [value]);
+
 /** The writable Group fields of a v2 body, mapped to the core's names. */
 function groupFields(body: Record<string, unknown>): GroupChanges {
   const pick: GroupChanges = {
@@ -18,8 +21,8 @@ function groupFields(body: Record<string, unknown>): GroupChanges {
     state: body.state as GroupChanges['state'],
     visibility: body.visibility as GroupChanges['visibility'],
     rulesVisible: body.rulesVisible as boolean | undefined,
-    images: body.images as unknown[] | undefined,
-    addresses: body.addresses as unknown[] | undefined,
+    images: listOf(body.images),
+    addresses: listOf(body.addresses),
     ownerIds: body.ownerIds as string[] | undefined,
     wildcards: body.wildcards as string[] | undefined,
   };
