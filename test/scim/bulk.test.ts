@@ -63,6 +63,8 @@ describe('SCIM: Bulk', () => {
     ]).expect(200);
     const named = byBulkId(res.body.Operations);
     expect(Object.values(named).map((o) => o.status)).to.deep.equal(['201', '201', '201']);
+    // The group ran last, yet its result is first: results follow the request's order.
+    expect(res.body.Operations.map((o: OpResult) => o.bulkId)).to.deep.equal(['g', 'boss', 'later']);
     const user = idFrom(named.later.location);
     expect(await memberRows(idFrom(named.g.location))).to.deep.equal([user]);
     const read = await t.scim.get(`/Users/${user}`).expect(200);
@@ -102,6 +104,26 @@ describe('SCIM: Bulk', () => {
     expect(ops[2].response).to.include({ status: '404' });
     expect(ops[4].response).to.include({ status: '400' });
     expect(await countUsers()).to.equal(1);
+    // Every result but a failed POST names its resource (RFC 7644 §3.7.3), a DELETE's too.
+    expect(ops[0].location).to.equal(undefined);
+    expect(ops[2].location).to.match(/\/scim\/v2\/Users\/00000000-0000-4000-8000-000000000000$/);
+    expect(ops[3].location).to.match(/\/scim\/v2\/Users\/bulkId:dup$/);
+    expect(ops[5].location).to.equal(ops[1].location);
+  });
+
+  it('checks Bulk group members as /Groups does: a member needs a value, and PUT keeps its type', async () => {
+    const user = (await t.scim.post('/Users', { schemas: [USER], userName: 'm@example.com' }).expect(201)).body.id;
+    const group = (await t.scim.post('/Groups', { schemas: [GROUP], displayName: 'Typed' }).expect(201)).body.id;
+    const res = await bulk([
+      { method: 'POST', path: '/Groups', bulkId: 'x', data: { schemas: [GROUP], displayName: 'No value', members: [{ display: 'someone' }] } },
+      { method: 'PUT', path: `/Groups/${group}`, data: { schemas: [GROUP], displayName: 'Typed', members: [{ value: user, type: 'Group' }] } },
+      { method: 'PUT', path: `/Groups/${group}`, data: { schemas: [GROUP], displayName: 'Typed', members: [{ value: user, type: 'User' }] } },
+    ]).expect(200);
+    const ops = res.body.Operations as OpResult[];
+    expect(ops.map((o) => o.status)).to.deep.equal(['400', '400', '200']);
+    expect(ops[0].response).to.include({ scimType: 'invalidValue' });
+    expect(String(ops[0].response!.detail)).to.contain('value');
+    expect(await memberRows(group)).to.deep.equal([user]);
   });
 
   it('stops after failOnErrors errors and reports only what ran', async () => {

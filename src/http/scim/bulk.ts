@@ -4,6 +4,7 @@ import type { Services } from '../../container';
 import type { Principal } from '../../domain/principal';
 import type { VersionCondition } from '../../domain/versions';
 import { invalidSyntax, invalidValue, ScimError, scimErrorOf } from './errors';
+import { membersOf } from './groups.handlers';
 import { groupMutationFromPatch, parsePatchRequest } from './patch';
 import { etagOf, userInput } from './present';
 import { patchedUserInput } from './users.handlers';
@@ -149,14 +150,12 @@ async function execute(services: Services, p: Principal, op: BulkOp, base: strin
   switch (op.method) {
     case 'POST': {
       const c = coerceResource('Group', op.data);
-      const members = ((c.core.members ?? []) as JsonObject[]).map((x) => ({ id: String(x.value), ...(typeof x.type === 'string' ? { kind: x.type.toLowerCase() as 'user' | 'group' } : {}) }));
-      const g = await services.groupDirectory.createGroup(p, { name: c.core.displayName as string, externalId: c.externalId ?? null }, members);
+      const g = await services.groupDirectory.createGroup(p, { name: c.core.displayName as string, externalId: c.externalId ?? null }, membersOf(c.core));
       return { status: 201, id: g.id, version: g.version };
     }
     case 'PUT': {
       const c = coerceResource('Group', op.data);
-      const members = ((c.core.members ?? []) as JsonObject[]).map((x) => ({ id: String(x.value) }));
-      const g = await services.groupDirectory.mutateGroup(p, id!, { changes: { name: c.core.displayName as string, externalId: c.externalId ?? null }, replaceMembers: members }, cond);
+      const g = await services.groupDirectory.mutateGroup(p, id!, { changes: { name: c.core.displayName as string, externalId: c.externalId ?? null }, replaceMembers: membersOf(c.core) }, cond);
       return { status: 200, id: g.id, version: g.version };
     }
     case 'PATCH': {
@@ -211,13 +210,23 @@ async function executeUserCreates(services: Services, p: Principal, ops: BulkOp[
   });
 }
 
-function errorResult(op: BulkOp, err: unknown, req?: Request): BulkResult {
+/**
+ * The resource an operation names, as a result's `location` (RFC 7644 §3.7.3: required except
+ * for a failed POST): its path's id, a bulkId reference replaced when it was created.
+ */
+function locationOf(path: string, base: string): string | undefined {
+  const m = /^\/(Users|Groups)\/([^/]+)\/?$/i.exec(path);
+  return m ? `${base}/${m[1].toLowerCase() === 'users' ? 'Users' : 'Groups'}/${m[2]}` : undefined;
+}
+
+function errorResult(op: BulkOp, err: unknown, req?: Request, location?: string): BulkResult {
   const known = scimErrorOf(err);
   if (!known) req?.log?.error({ err, reqId: req.id, operation: op.index + 1 }, 'unexpected error in bulk operation');
   const mapped = known ?? { status: 500, body: { schemas: [SCHEMA.error], status: '500', detail: 'An internal error occurred' } };
   return {
     method: op.method,
     ...(op.bulkId ? { bulkId: op.bulkId } : {}),
+    ...(location && op.method !== 'POST' ? { location } : {}),
     status: String(mapped.status),
     response: mapped.body as unknown as JsonObject,
   };
@@ -227,7 +236,9 @@ function errorResult(op: BulkOp, err: unknown, req?: Request): BulkResult {
  * POST /Bulk (RFC 7644 §3.7): operations run in order, each in its own transaction. An operation
  * that references a later bulkId waits until that one ran; references that form a cycle, or point
  * to an operation that failed or does not exist, fail with 409 / 400. `failOnErrors` stops after
- * that many errors; a client that closes the connection stops the rest.
+ * that many errors; a client that closes the connection stops the rest. The results are listed
+ * in the request's order (an operation that waited for a later one still answers in its place),
+ * so a client can match them to operations without a bulkId by position.
  */
 export function bulkHandler(services: Services) {
   return async (req: Request, res: Response): Promise<void> => {
@@ -238,13 +249,13 @@ export function bulkHandler(services: Services) {
     const defined = new Set(ops.map((o) => o.bulkId).filter((b): b is string => Boolean(b)));
     const created = new Map<string, string>();
     const failed = new Set<string>();
-    const results: BulkResult[] = [];
+    const results: { index: number; result: BulkResult }[] = [];
     const base = `${req.protocol}://${req.get('host')}/scim/v2`;
     let errors = 0;
     let pending = [...ops];
 
     const record = (op: BulkOp, result: BulkResult) => {
-      results.push(result);
+      results.push({ index: op.index, result });
       if (Number(result.status) >= 400) {
         errors++;
         if (op.bulkId) failed.add(op.bulkId);
@@ -258,7 +269,7 @@ export function bulkHandler(services: Services) {
         method: op.method,
         ...(op.bulkId ? { bulkId: op.bulkId } : {}),
         ...(out.version !== undefined ? { version: etagOf(out.version) } : {}),
-        ...(out.id && op.method !== 'DELETE' ? { location: `${base}/${typePath}/${out.id}` } : {}),
+        ...(out.id ? { location: `${base}/${typePath}/${out.id}` } : {}),
         status: String(out.status),
       });
     };
@@ -292,7 +303,7 @@ export function bulkHandler(services: Services) {
       const ready = pending.find((o) => [...o.deps].every((d) => created.has(d) || failed.has(d) || !defined.has(d)));
       if (!ready) {
         // Every remaining operation waits on another remaining one: a cycle.
-        for (const op of pending) record(op, errorResult(op, new ScimError(409, undefined, `circular bulkId reference in operation ${op.index + 1}`)));
+        for (const op of pending) record(op, errorResult(op, new ScimError(409, undefined, `circular bulkId reference in operation ${op.index + 1}`), undefined, locationOf(op.path, base)));
         break;
       }
       pending = pending.filter((o) => o !== ready);
@@ -302,20 +313,21 @@ export function bulkHandler(services: Services) {
         const err = missing
           ? new ScimError(400, 'invalidValue', `bulkId "${missing}" is not defined in this request`)
           : new ScimError(409, undefined, `bulkId "${brokenDep}" refers to an operation that failed`);
-        record(ready, errorResult(ready, err));
+        record(ready, errorResult(ready, err, undefined, locationOf(substitutePath(ready.path, created), base)));
         continue;
       }
+      const resolved = { ...ready, path: substitutePath(ready.path, created), data: substitute(ready.data, created) as Json };
       try {
-        const resolved = { ...ready, path: substitutePath(ready.path, created), data: substitute(ready.data, created) as Json };
         success(ready, await execute(services, p, resolved, base), resolved.path);
       } catch (err) {
-        record(ready, errorResult(ready, err, req));
+        record(ready, errorResult(ready, err, req, locationOf(resolved.path, base)));
       }
     }
     if (gone) {
       req.log?.info?.({ ran: results.length, operations: ops.length }, 'bulk stopped: the client went away');
       return;
     }
-    res.status(200).json({ schemas: [SCHEMA.bulkResponse], Operations: results });
+    results.sort((a, b) => a.index - b.index);
+    res.status(200).json({ schemas: [SCHEMA.bulkResponse], Operations: results.map((r) => r.result) });
   };
 }

@@ -13,7 +13,7 @@ import { scimMemberTemplates, sendDocument, withStreamedMembers } from './stream
 import { projectionOf } from './users.handlers';
 
 /** Members of a coerced Group body; `type` is optional (resolved by id). */
-function membersOf(core: JsonObject): MemberInput[] {
+export function membersOf(core: JsonObject): MemberInput[] {
   const members = (core.members ?? []) as JsonObject[];
   return members.map((m) => {
     if (typeof m.value !== 'string') throw invalidValue('every member needs a "value"');
