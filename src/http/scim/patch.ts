@@ -60,6 +60,8 @@ export interface PatchPath {
   attr?: string;
   filter?: Criteria;
   sub?: string;
+  /** The path names a schema this service does not have (a custom extension an IdP maps to). */
+  unknownSchema?: string;
 }
 
 /** Parses `attr`, `attr.sub`, `attr[filter]`, `attr[filter].sub`, with optional URN prefix. */
@@ -93,7 +95,7 @@ export function parsePath(text: string): PatchPath {
       return { ext };
     }
   } else if (/^urn:/i.test(canonical)) {
-    throw invalidPath(`unknown schema in path "${text}"`);
+    return { unknownSchema: canonical };
   }
   if (!/^[A-Za-z$][\w$-]*(\.[A-Za-z$][\w$-]*)?$/.test(attrText)) throw invalidPath(`invalid path "${text}"`);
   const [attr, dotted] = attrText.split('.');
@@ -204,7 +206,8 @@ interface Target {
   key: string;
 }
 
-function resolveTarget(doc: JsonObject, kind: ResourceKind, path: PatchPath, create: boolean): Target | undefined {
+/** The attribute a path names: undefined when it has no value to work on, null when the schema has no such attribute. */
+function resolveTarget(doc: JsonObject, kind: ResourceKind, path: PatchPath, create: boolean): Target | undefined | null {
   const { core, extensions } = resourceSchemas[kind];
   let container = doc;
   let defs = core.attributes;
@@ -220,7 +223,7 @@ function resolveTarget(doc: JsonObject, kind: ResourceKind, path: PatchPath, cre
     defs = ext.attributes;
   }
   const def = findAttr(defs, path.attr!) ?? (path.ext ? undefined : findAttr(commonAttributes, path.attr!));
-  if (!def) throw invalidPath(`unknown attribute "${path.attr}"`);
+  if (!def) return null;
   return { container, def, key: getKey(container, def.name) ?? def.name };
 }
 
@@ -243,6 +246,9 @@ function applyUserOp(doc: JsonObject, op: PatchOperation, resourceId: string): v
     return;
   }
   const path = parsePath(op.path);
+  // CASE: an attribute this service does not have is ignored, as POST and PUT ignore it: an IdP
+  // mapping a custom attribute must not make every update of the user fail (its deactivation too).
+  if (path.unknownSchema) return;
   if (!path.attr) {
     // The whole extension object.
     if (op.op === 'remove') {
@@ -260,6 +266,7 @@ function applyUserOp(doc: JsonObject, op: PatchOperation, resourceId: string): v
     throw mutability('"id" is readOnly');
   }
   const target = resolveTarget(doc, 'User', path, op.op !== 'remove');
+  if (target === null) return;
   if (!target) {
     if (path.filter) throw noTarget(`no value matches "${op.path}"`);
     return;
@@ -449,7 +456,8 @@ function applyGroupOp(s: GroupPatchState, op: PatchOperation, resourceId: string
     return;
   }
   const path = parsePath(op.path);
-  if (path.ext || !path.attr) throw invalidPath(`unknown attribute "${op.path}"`);
+  // CASE: attributes a Group does not have (custom or User extensions) are ignored, as POST and PUT ignore them.
+  if (path.unknownSchema || path.ext || !path.attr) return;
   const attr = path.attr.toLowerCase();
   const changes = (s.root.changes ??= {});
   switch (attr) {
@@ -514,7 +522,8 @@ function applyGroupOp(s: GroupPatchState, op: PatchOperation, resourceId: string
       return;
     }
     default:
-      throw invalidPath(`unknown or readOnly attribute "${op.path}"`);
+      if (findAttr(resourceSchemas.Group.core.attributes, path.attr) || findAttr(commonAttributes, path.attr)) throw mutability(`"${path.attr}" cannot be changed`);
+      return;
   }
 }
 
