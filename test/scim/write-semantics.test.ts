@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { testContext } from '../helpers/context';
-import { BULK_REQUEST, expectScimError, GROUP, patchOp, scimTenant, USER, type ScimTenant } from './helpers';
+import { BULK_REQUEST, ENTERPRISE, expectScimError, GROUP, patchOp, scimTenant, USER, type ScimTenant } from './helpers';
 
 /**
  * What a write means when it leaves something out or changes nothing (RFC 7644 §3.5): an absent
@@ -73,6 +73,29 @@ describe('SCIM: unasserted attributes and writes that change nothing', () => {
       expect(await passwordHash(user.id)).to.equal(first);
       await t.scim.put(`/Users/${user.id}`, { schemas: [USER], userName: 'pw2@example.com', password: null }).expect(200);
       expect(await passwordHash(user.id)).to.equal(null);
+    });
+  });
+
+  describe('empty values', () => {
+    it('stores and shows an empty array or object as unassigned (RFC 7643 §2.5), on POST, PUT and PATCH', async () => {
+      const { body: user } = await t.scim
+        .post('/Users', { schemas: [USER, ENTERPRISE], userName: 'empty@example.com', roles: [], emails: [], name: {}, [ENTERPRISE]: { manager: {} } })
+        .expect(201);
+      expect(user).to.not.have.any.keys('roles', 'emails', 'name', ENTERPRISE);
+      const put = await t.scim.put(`/Users/${user.id}`, { schemas: [USER], userName: 'empty@example.com', phoneNumbers: [], addresses: [{}] }).expect(200);
+      expect(put.body).to.not.have.any.keys('phoneNumbers', 'addresses');
+      await t.scim.patch(`/Users/${user.id}`, patchOp({ op: 'add', path: 'emails', value: [{ value: 'e@example.com', type: 'work' }] })).expect(200);
+      const emptied = await t.scim.patch(`/Users/${user.id}`, patchOp({ op: 'replace', path: 'emails', value: [] }, { op: 'add', path: 'name', value: {} })).expect(200);
+      expect(emptied.body).to.not.have.any.keys('emails', 'name');
+    });
+
+    it('leaves a complex attribute out when a projection removes all it had', async () => {
+      const { body: boss } = await t.scim.post('/Users', { schemas: [USER], userName: 'boss@example.com' }).expect(201);
+      const { body: user } = await t.scim.post('/Users', { schemas: [USER, ENTERPRISE], userName: 'worker@example.com', [ENTERPRISE]: { manager: { value: boss.id } } }).expect(201);
+      const res = await t.scim.get(`/Users/${user.id}?excludedAttributes=${encodeURIComponent(`${ENTERPRISE}:manager.value`)}`).expect(200);
+      expect(res.body).to.not.have.property(ENTERPRISE);
+      const shown = await t.scim.get(`/Users/${user.id}`).expect(200);
+      expect(shown.body[ENTERPRISE].manager.value).to.equal(boss.id);
     });
   });
 

@@ -111,7 +111,21 @@ export interface CoercedResource {
   password?: string | null;
 }
 
-/** Coerces a whole resource body (POST/PUT) against its resource type's schemas. */
+/** An empty array or object: the same state as unassigned (RFC 7643 §2.5), so neither stored nor shown. */
+function isEmptyValue(v: unknown): boolean {
+  return Array.isArray(v) ? v.length === 0 : isObject(v) && Object.keys(v).length === 0;
+}
+
+/** A user's multi-valued attribute without its empty elements (`"addresses": [{}]`); group members are checked one by one instead. */
+function withoutEmptyElements(def: AttributeDef, v: Json | undefined): Json | undefined {
+  return Array.isArray(v) && def.name !== 'members' ? v.filter((e) => !isEmptyValue(e)) : v;
+}
+
+/**
+ * Coerces a whole resource body (POST/PUT, and a PATCH's result) against its resource type's
+ * schemas. Empty arrays and objects (`"roles": []` as Entra ID sends on create, `"name": {}`)
+ * are unassigned and left out.
+ */
 export function coerceResource(kind: ResourceKind, body: unknown): CoercedResource {
   if (!isObject(body)) throw invalidValue('the request body must be a JSON object');
   const { core: coreSchema, extensions } = resourceSchemas[kind];
@@ -143,8 +157,8 @@ export function coerceResource(kind: ResourceKind, body: unknown): CoercedResour
         if (!def || def.mutability === 'readOnly') continue;
         // CASE: Entra ID sends the manager as a bare id string.
         const input = def.name === 'manager' && typeof v === 'string' ? { value: v } : v;
-        const coerced = coerceValue(def, input, `${ext.id}:${def.name}`);
-        if (coerced !== undefined) extOut[def.name] = coerced;
+        const coerced = withoutEmptyElements(def, coerceValue(def, input, `${ext.id}:${def.name}`));
+        if (coerced !== undefined && !isEmptyValue(coerced)) extOut[def.name] = coerced;
       }
       if (Object.keys(extOut).length) out.extensions[ext.id] = extOut;
       continue;
@@ -163,8 +177,8 @@ export function coerceResource(kind: ResourceKind, body: unknown): CoercedResour
       out.password = value;
       continue;
     }
-    const coerced = coerceValue(def, value, def.name);
-    if (coerced !== undefined) out.core[def.name] = coerced;
+    const coerced = withoutEmptyElements(def, coerceValue(def, value, def.name));
+    if (coerced !== undefined && !isEmptyValue(coerced)) out.core[def.name] = coerced;
   }
   for (const def of coreSchema.attributes) {
     const v = out.core[def.name];
@@ -250,6 +264,7 @@ function deletePath(obj: JsonObject, p: ProjectionPath): void {
   if (p.inner !== undefined) {
     const value = obj[key];
     if (isObject(value)) deletePath(value, { top: p.inner, sub: p.sub });
+    if (isObject(value) && isEmptyValue(value)) delete obj[key];
     return;
   }
   if (p.sub === undefined) {
@@ -262,6 +277,8 @@ function deletePath(obj: JsonObject, p: ProjectionPath): void {
     const sk = pick(item, p.sub);
     if (sk) delete item[sk];
   }
+  // CASE: a complex value left with nothing is unassigned, not `{}` (excludedAttributes=…manager.value).
+  if (isObject(value) && isEmptyValue(value)) delete obj[key];
 }
 
 /** Applies `attributes` (only these, plus always-returned ones) or `excludedAttributes`. */
