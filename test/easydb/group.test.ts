@@ -165,6 +165,8 @@ describe('Group bags: /api/v1/group', () => {
     it('replaces the ACL, the system rights and the owner when given', async () => {
       const { token, user, groupSeq } = await sessionWith({ 'system.group': {}, bag_write: {}, bag_read: {} });
       const g = await t.group();
+      // The session user owns the group, so it may hand it to its group.
+      await testContext().db('groups').where({ id: g.id }).update({ owner_user_id: user.id });
       const other = await t.user();
       await grant(t, g.id, { kind: 'user', id: other.id }, ['bag_delete']);
       const res = await post(token, [
@@ -180,6 +182,27 @@ describe('Group bags: /api/v1/group', () => {
       expect(res.body[0]._acl[0].who.user._id).to.equal(user.seq);
       expect(res.body[0]._system_rights).to.deep.equal({ bag_read: {} });
       expectApiError(await post(token, [{ group: { _id: g.seq, _version: 3 }, _owner: null }]), 'invalid_value');
+    });
+
+    it('lets only the owner (or admin) give a group another owner: bag_write cannot make itself owner and then grant itself anything', async () => {
+      // The probe's escalation: bag_write through the ACL, then itself as _owner, then bag_delete.
+      const { token, user } = await sessionWith({ 'system.group': {} });
+      const g = await t.group({ name: 'claimed' });
+      await grant(t, g.id, { kind: 'user', id: user.id }, ['bag_read', 'bag_write']);
+      const self = { _basetype: 'user', user: { _id: user.seq } };
+      expectUserError(await post(token, [{ group: { _id: g.seq, _version: 2 }, _owner: self }]), 'insufficient_rights', { operation: 'update', right: '_owner', ids: String(g.seq) });
+      expect((await testContext().db('groups').where({ id: g.id }).first()).owner_user_id).to.equal(null);
+      expectUserError(await post(token, [{ group: { _id: g.seq, _version: 2 }, _acl: [{ who: self, rights: { bag_read: {}, bag_write: {}, bag_delete: {} } }] }]), 'insufficient_rights', { right: 'bag_delete' });
+      expectUserError(await del(token, g.seq), 'insufficient_rights', { right: 'bag_delete' });
+      // The owner may hand the group on, and naming the same owner again is no change.
+      const owner = await t.user();
+      await testContext().db('groups').where({ id: g.id }).update({ owner_user_id: user.id });
+      await post(token, [{ group: { _id: g.seq, _version: 2 }, _owner: self }]).expect(200);
+      await post(token, [{ group: { _id: g.seq, _version: 3 }, _owner: { _basetype: 'user', user: { _id: owner.seq } } }]).expect(200);
+      expectUserError(await post(token, [{ group: { _id: g.seq, _version: 4 }, _owner: self }]), 'insufficient_rights', { right: '_owner' });
+      // An admin token may set any owner.
+      const admin = await t.token(['admin']);
+      await api().post('/api/v1/group').query({ token: admin }).send([{ group: { _id: g.seq, _version: 4 }, _owner: self }]).expect(200);
     });
 
     it('lets nobody grant an ACL right it does not hold on the group (Insufficient Rights), unless it owns the group', async () => {

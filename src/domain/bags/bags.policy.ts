@@ -61,6 +61,23 @@ export function assertMayGrantAcl(
   }
 }
 
+/**
+ * Only the owner of a group (or `admin`) gives it another owner. Otherwise a caller with
+ * bag_write could name itself owner, and as owner grant itself any ACL right (assertMayGrantAcl).
+ * A group without an owner (made in another dialect, or its owner deleted) gets one from `admin`
+ * only. Naming the current owner again changes nothing and is allowed.
+ */
+export function assertMayChangeOwner(
+  caller: Caller,
+  before: { ownerUserId: string | null; ownerGroupId: string | null },
+  next: { userId: string | null; groupId: string | null },
+  seq: number,
+): void {
+  if (next.userId === before.ownerUserId && next.groupId === before.ownerGroupId) return;
+  if (caller.admin || ownsGroup(caller, before)) return;
+  throw new InsufficientRights('update', '_owner', [seq]);
+}
+
 /** Whether the caller owns a group: its user is the owner, or the owner is one of its groups. */
 export const ownsGroup = (caller: Caller, owner: { ownerUserId: string | null; ownerGroupId: string | null }): boolean =>
   (owner.ownerUserId !== null && owner.ownerUserId === caller.holder.userId) || (owner.ownerGroupId !== null && caller.groupIds.includes(owner.ownerGroupId));

@@ -12,7 +12,7 @@ import type { Group, GroupChanges } from '../groups/group';
 import { groupsService, loadVisibleGroup } from '../groups/groups.service';
 import { actorOf, type Principal } from '../principal';
 import { bagTypeOf, isWritableGroupType, type BagAttributes, type BagInput, type BagView, type PrincipalRef, type Who } from './bag';
-import { assertBagRight, assertMayGrant, assertMayGrantAcl, assertSystemRight, bagRights, canRead, ownsGroup } from './bags.policy';
+import { assertBagRight, assertMayGrant, assertMayChangeOwner, assertMayGrantAcl, assertSystemRight, bagRights, canRead, ownsGroup } from './bags.policy';
 import { findReadableGroupIds } from './bags.repository';
 
 /** Most groups one list call returns. */
@@ -214,6 +214,10 @@ export function bagsService(db: Db) {
           const checked = await checkInput(trx, p, input);
           const before = (await findGroupAccess(trx, p.tenantId, [brief.id])).get(brief.id)!;
           if (checked.systemRights) assertMayGrant(caller, before.systemRights, checked.systemRights);
+          if (checked.owner) {
+            const next = checked.owner.kind === 'user' ? { userId: checked.owner.user.id, groupId: null } : { userId: null, groupId: checked.owner.group.id };
+            assertMayChangeOwner(caller, before, next, brief.seq);
+          }
           if (checked.acl) {
             const stored = (await findAclEntries(trx, p.tenantId, [brief.id])).map((e) => ({ who: `${e.whoKind}:${e.whoId}`, rights: e.rights }));
             assertMayGrantAcl(caller, ownsGroup(caller, before), mine, stored, aclByWho(checked.acl), [brief.seq]);
