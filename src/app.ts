@@ -16,7 +16,7 @@ import { requestLog } from './http/common/request-log';
 import { docsRouter } from './http/docs/router';
 import { tokensRouter } from './http/tokens/router';
 import { createOps, type Ops } from './ops/ops';
-import { assertUtf8Body, hasSurrogateEscape, rejectDeclaredOversize, rejectLoneSurrogates, rejectNonFiniteQuery, requireDeclaredBody } from './http/common/request-guards';
+import { assertJsonDepth, assertUtf8Body, hasSurrogateEscape, rejectDeclaredOversize, rejectLoneSurrogates, rejectNonFiniteQuery, requireDeclaredBody } from './http/common/request-guards';
 import { v2ErrorHandler } from './http/v2/errors';
 import { v2Router, v2UuidRouter } from './http/v2/router';
 import { v1ErrorHandler } from './http/v1groups/errors';
@@ -91,6 +91,7 @@ export function buildApp(deps: Deps, logger: Logger, ops: Ops = createOps(deps))
       verify: (req, _res, buf) => {
         (req as Request & { rawBodyLength?: number }).rawBodyLength = buf.length;
         assertUtf8Body(buf);
+        assertJsonDepth(buf);
         (req as Request & { surrogateEscapes?: boolean }).surrogateEscapes = hasSurrogateEscape(buf);
       },
     }),

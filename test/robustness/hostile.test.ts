@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { MAX_JSON_DEPTH } from '../../src/http/common/request-guards';
 import { robustUrl } from './helpers/app';
 import { HOSTILE_STRINGS } from './helpers/arbitraries';
 import { bodyType, exampleBody, wellFormed } from './helpers/requests';
@@ -178,6 +179,35 @@ describe('robustness: named hostile inputs against every operation of the spec',
         const a = await sendChecked(w, { ...wellFormed(op, w), body: { type: bodyType(op), raw: `{"query":[${criterion}]}` } });
         expect(a.status, a.text.slice(0, 300)).to.equal(400);
       }
+    });
+
+    it(`a value nested deeper than ${MAX_JSON_DEPTH} levels inside an otherwise well-formed body (a free-form field) answers 400 in the dialect shape and writes nothing, for every operation with a body`, async () => {
+      // 5,000 levels in Nuxeo properties, easydb frontend_prefs or v2 images used to overflow the stack of the code storing them.
+      const deep = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
+      for (const op of withBody) {
+        const text = JSON.stringify(exampleBody(op));
+        if (!text.includes('{')) continue;
+        const raw = text.replace('{', `{"deep":${deep},`).replace(',}', '}');
+        const a = await sendChecked(w, { ...wellFormed(op, w), body: { type: bodyType(op), raw } });
+        expect(a.status, `${op.name}: ${a.status} ${a.text.slice(0, 200)}`).to.equal(400);
+      }
+    });
+
+    it(`keeps a free-form value nested ${MAX_JSON_DEPTH - 2} levels deep as it was sent`, async () => {
+      let value: unknown = 'bottom';
+      for (let i = 0; i < MAX_JSON_DEPTH - 2; i++) value = { a: value };
+      const { host, port } = await robustUrl();
+      const url = `http://${host}:${port}`;
+      const token = w.admin;
+      const created = await fetch(`${url}/group`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ 'entity-type': 'group', id: 'deep-but-fine', properties: { shape: value } }),
+      });
+      expect(created.status).to.equal(201);
+      const read = await fetch(`${url}/group/deep-but-fine`, { headers: { Authorization: `Bearer ${token}` } });
+      expect(((await read.json()) as { properties: { shape: unknown } }).properties.shape).to.deep.equal(value);
+      expect((await fetch(`${url}/group/deep-but-fine`, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } })).status).to.equal(204);
     });
 
     it('JSON bodies nested 10,000 deep (objects and arrays) never answer 5xx, for every operation with a body', async () => {

@@ -47,6 +47,8 @@ export function normalizeError(err: unknown): DomainError | null {
       return new UnsupportedMediaType('unsupported body encoding or charset');
     case 'encoding.invalid':
       return new InvalidInput('the request body is not valid UTF-8');
+    case 'entity.too.deep':
+      return new InvalidInput(e.message ?? 'the request body nests too deeply');
     case 'request.aborted':
     case 'request.size.invalid':
     case 'stream.encoding.set':

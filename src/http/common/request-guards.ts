@@ -11,6 +11,34 @@ export function assertUtf8Body(buf: Buffer): void {
   if (!isUtf8(buf)) throw Object.assign(new Error('the request body is not valid UTF-8'), { status: 400, type: 'encoding.invalid' });
 }
 
+/** How deeply a JSON body may nest arrays and objects: far more than any document of ours needs. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Refuses a JSON body that nests arrays and objects deeper than MAX_JSON_DEPTH. Free-form
+ * fields (Nuxeo `properties`, easydb `frontend_prefs`, v2 images) keep whatever they are given,
+ * and a few thousand levels there overflowed the stack of the code that stores them (a 500).
+ * One pass over the raw bytes, outside strings, in the parser's `verify` hook: the error is a
+ * 400 in the dialect's shape and nothing is written.
+ */
+export function assertJsonDepth(buf: Buffer, max = MAX_JSON_DEPTH): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i];
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next byte
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) throw Object.assign(new Error(`the request body nests arrays and objects deeper than ${max} levels`), { status: 400, type: 'entity.too.deep' });
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+}
+
 /** A UTF-16 surrogate without its partner: text that is not Unicode (PostgreSQL would store U+FFFD). */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
