@@ -113,5 +113,55 @@ describe('transactions that lose to concurrent ones', () => {
         expect((members ?? []).map((m) => m.value)).to.not.include(u.id);
       }
     });
+
+    it('reading, updating and setting permissions of a v1 group while it is deleted: 200 or the unknown-id answer, never 5xx', async function () {
+      this.timeout(60_000);
+      const all = await t.token(['all']);
+      for (let round = 0; round < 8; round++) {
+        const created = await api().post('/api/v1/groups').set(bearer(all)).send({ name: `doomed-${round}-${randomUUID().slice(0, 6)}` }).expect(201);
+        const id = created.body.groupId as number;
+        const [got, put, perms, removed] = await Promise.all([
+          api().get(`/api/v1/groups/${id}`).set(bearer(all)),
+          api().put(`/api/v1/groups/${id}`).set(bearer(all)).send({ description: 'x' }),
+          api().put(`/api/v1/groups/${id}/permissions`).set(bearer(all)).send([{ objectType: 'SEGMENT', objectId: 1, permissions: ['READ'] }]),
+          api().delete(`/api/v1/groups/${id}`).set(bearer(all)),
+        ]);
+        expect(removed.status).to.equal(204);
+        expect([200, 404], JSON.stringify(got.body)).to.include(got.status);
+        expect([200, 404], JSON.stringify(put.body)).to.include(put.status);
+        // An inaccessible group is a 400 for permissions, as the document says, never a 404.
+        expect([200, 400], JSON.stringify(perms.body)).to.include(perms.status);
+      }
+    });
+
+    it('listing and reading easydb groups while they are deleted: 200 with the groups still there, never 5xx', async function () {
+      this.timeout(60_000);
+      const all = await t.token(['all']);
+      for (let round = 0; round < 4; round++) {
+        const groups = await Promise.all(Array.from({ length: 6 }, () => t.group()));
+        const answers = await Promise.all([
+          ...groups.map((g) => api().delete(`/api/v2/groups/${g.id}`).set(bearer(all))),
+          ...groups.flatMap((g) => [api().get('/api/v1/group').query({ token: all }), api().get(`/api/v1/group/${g.seq}`).query({ token: all })]),
+        ]);
+        for (const a of answers) expect([200, 204], JSON.stringify(a.body).slice(0, 300)).to.include(a.status);
+      }
+    });
+
+    it('an easydb ACL naming a user who is deleted at the same time does not outlive the user', async function () {
+      this.timeout(60_000);
+      const all = await t.token(['all']);
+      for (let round = 0; round < 8; round++) {
+        const u = await t.user();
+        const [created] = await Promise.all([
+          api()
+            .put('/api/v1/group')
+            .query({ token: all })
+            .send([{ group: { name: `acl-${round}-${randomUUID().slice(0, 6)}` }, _acl: [{ who: { _basetype: 'user', user: { _id: u.seq } }, rights: { bag_read: {} } }] }]),
+          api().delete(`/scim/v2/Users/${u.id}`).set(bearer(token)),
+        ]);
+        expect([200, 400], JSON.stringify(created.body)).to.include(created.status);
+        expect(await testContext().db('group_acl').where({ tenant_id: t.id, who_id: u.id })).to.deep.equal([]);
+      }
+    });
   });
 });

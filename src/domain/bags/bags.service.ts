@@ -18,10 +18,14 @@ import { findReadableGroupIds } from './bags.repository';
 /** Most groups one list call returns. */
 export const MAX_BAG_PAGE = 1000;
 
-/** Resolves integer-id references to users and groups; an unknown one is NotFound('user'|'group', seq). */
+/**
+ * Resolves integer-id references to users and groups; an unknown one is NotFound('user'|'group', seq).
+ * They stay locked against deletion until the transaction ends: an ACL entry or owner written
+ * for a user deleted meanwhile would otherwise outlive it (the delete removes only what it sees).
+ */
 async function resolveRefs(trx: Executor, tenantId: string, refs: PrincipalRef[]): Promise<Map<string, Who>> {
-  const users = await findUserBriefsBySeqs(trx, tenantId, refs.filter((r) => r.kind === 'user').map((r) => r.seq));
-  const groups = await findGroupBriefsBySeqs(trx, tenantId, refs.filter((r) => r.kind === 'group').map((r) => r.seq));
+  const users = await findUserBriefsBySeqs(trx, tenantId, refs.filter((r) => r.kind === 'user').map((r) => r.seq), { forKeyShare: true });
+  const groups = await findGroupBriefsBySeqs(trx, tenantId, refs.filter((r) => r.kind === 'group').map((r) => r.seq), { forKeyShare: true });
   const out = new Map<string, Who>();
   for (const r of refs) {
     const hit = r.kind === 'user' ? users.find((u) => u.seq === r.seq) : groups.find((g) => g.seq === r.seq);
@@ -47,7 +51,11 @@ function mergeAttributes(current: GroupAccess['vendorAttributes'], given: BagAtt
 
 /** Group bags: list, get, batch create, batch update, delete; every batch is one transaction. */
 export function bagsService(db: Db) {
-  /** Full views of the groups, in the order of `ids`. */
+  /**
+   * Full views of the groups, in the order of `ids`. A group deleted since it was read (a
+   * concurrent DELETE; reads outside a transaction see each commit) is left out, as it would
+   * have been a moment later.
+   */
   async function views(trx: Executor, caller: Caller, groups: Group[]): Promise<BagView[]> {
     const ids = groups.map((g) => g.id);
     const tenantId = caller.principal.tenantId;
@@ -63,9 +71,10 @@ export function bagsService(db: Db) {
       const g = kind === 'group' ? groupBriefs.find((x) => x.id === id) : undefined;
       return u ? { kind: 'user', user: u } : g ? { kind: 'group', group: g } : null;
     };
-    return groups.map((group) => {
-      const a = access.get(group.id)!;
-      return {
+    return groups.flatMap((group) => {
+      const a = access.get(group.id);
+      if (!a) return [];
+      const view: BagView = {
         group,
         access: a,
         owner: who('group', a.ownerGroupId) ?? who('user', a.ownerUserId),
@@ -75,6 +84,7 @@ export function bagsService(db: Db) {
         }),
         generatedRights: bagRights(caller, mine.get(group.id)),
       };
+      return [view];
     });
   }
 

@@ -58,11 +58,12 @@ export async function findGroupBriefsByIds(db: Executor, tenantId: string, ids: 
   return rows.map(toGroupBrief);
 }
 
-export async function findGroupBriefsBySeqs(db: Executor, tenantId: string, seqs: number[], opts: { forUpdate?: boolean } = {}): Promise<GroupBrief[]> {
+export async function findGroupBriefsBySeqs(db: Executor, tenantId: string, seqs: number[], opts: { forUpdate?: boolean; forKeyShare?: boolean } = {}): Promise<GroupBrief[]> {
   const wanted = safeSeqs(seqs);
   if (!wanted.length) return [];
   const q = db('groups').select(groupBriefColumns).where('tenant_id', tenantId).whereIn('seq', wanted).orderBy('seq');
   if (opts.forUpdate) q.forUpdate();
+  else if (opts.forKeyShare) q.forKeyShare();
   return (await q).map(toGroupBrief);
 }
 
@@ -102,10 +103,16 @@ export async function findUserBriefsByIds(db: Executor, tenantId: string, ids: s
   return rows.map(toUserBrief);
 }
 
-export async function findUserBriefsBySeqs(db: Executor, tenantId: string, seqs: number[]): Promise<UserBrief[]> {
+/**
+ * Users by integer id. `forKeyShare` keeps them from being deleted until the transaction ends
+ * (a row that will name them, an ACL entry, must not outlive them).
+ */
+export async function findUserBriefsBySeqs(db: Executor, tenantId: string, seqs: number[], opts: { forKeyShare?: boolean } = {}): Promise<UserBrief[]> {
   const wanted = safeSeqs(seqs);
   if (!wanted.length) return [];
-  const rows = await db('users').select(userBriefColumns).where('tenant_id', tenantId).whereIn('seq', wanted).orderBy('seq');
+  const q = db('users').select(userBriefColumns).where('tenant_id', tenantId).whereIn('seq', wanted).orderBy('seq');
+  if (opts.forKeyShare) q.forKeyShare();
+  const rows = await q;
   return rows.map(toUserBrief);
 }
 

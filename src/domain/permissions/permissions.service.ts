@@ -88,7 +88,10 @@ export function permissionsService(db: Db) {
       const wanted = validatePermissionList(entries);
       return inTransaction(db, async (trx) => {
         const groupId = await accessibleGroupId(trx, p, groupSeq);
-        await loadVisibleGroup(trx, p, groupId, true);
+        // CASE: a group deleted between the two reads (a concurrent DELETE) is inaccessible too, not a 404.
+        await loadVisibleGroup(trx, p, groupId, true).catch((err: unknown) => {
+          throw err instanceof NotFound ? new GroupInaccessible(groupSeq) : err;
+        });
         const before = await findGroupPermissions(trx, p.tenantId, groupId);
         await assertMayTouch(trx, p, before, wanted);
         await replaceGroupPermissions(trx, p.tenantId, groupId, wanted);

@@ -39,9 +39,12 @@ export function v1Handlers(directory: DirectoryService, permissions: Permissions
   }
 
   /** Sends the group in the v1 shape, its members included (v1GroupText). */
-  async function sendGroup(req: Request, res: Response, status: number, groupId: string) {
-    const page = await directory.summaries(principalOf(req), { offset: 0, limit: 1, ids: [groupId] });
-    sendJsonText(res, status, v1GroupText(page.pid, page.items[0]), 'application/json');
+  /** Sends a group as it is now; one deleted meanwhile (a concurrent DELETE) is a 404, as any unknown id. */
+  async function sendGroup(req: Request, res: Response, status: number, group: { id: string; seq: number }) {
+    const page = await directory.summaries(principalOf(req), { offset: 0, limit: 1, ids: [group.id] });
+    const [summary] = page.items;
+    if (!summary) throw new NotFound('group', String(group.seq));
+    sendJsonText(res, status, v1GroupText(page.pid, summary), 'application/json');
   }
 
   function checkGroupIdMatches(req: Request, seq: number) {
@@ -64,11 +67,11 @@ export function v1Handlers(directory: DirectoryService, permissions: Permissions
       const p = principalOf(req);
       const users = req.body.users === undefined ? undefined : await directory.userIdsOf(p, req.body.users);
       const group = await directory.createGroup(p, { ...changesOf(req.body), name: req.body.name }, users);
-      await sendGroup(req, res, 201, group.id);
+      await sendGroup(req, res, 201, group);
     },
 
     async get(req: Request, res: Response) {
-      await sendGroup(req, res, 200, (await groupOf(req)).id);
+      await sendGroup(req, res, 200, await groupOf(req));
     },
 
     async update(req: Request, res: Response) {
@@ -77,7 +80,7 @@ export function v1Handlers(directory: DirectoryService, permissions: Permissions
       checkGroupIdMatches(req, group.seq);
       const users = req.body.users === undefined ? undefined : await directory.userIdsOf(p, req.body.users);
       await directory.updateGroup(p, group.id, changesOf(req.body), users);
-      await sendGroup(req, res, 200, group.id);
+      await sendGroup(req, res, 200, group);
     },
 
     async remove(req: Request, res: Response) {
