@@ -1,4 +1,4 @@
-import express, { type Express, type Request } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import { Passport } from 'passport';
 import type { Logger } from 'pino';
@@ -153,6 +153,12 @@ export function buildApp(deps: Deps, logger: Logger, ops: Ops = createOps(deps))
   app.use('/scim/v2', scimRouter(services));
   app.post('/oauth/token', tokenHandler(services));
 
+  // RFC 9110 §15.5.6: a 405 names the methods the resource has (the spec's, as the validator found them).
+  app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    const e = err as { status?: number; headers?: { Allow?: unknown } } | null;
+    if (e?.status === 405 && typeof e.headers?.Allow === 'string' && e.headers.Allow) res.set('Allow', e.headers.Allow.toUpperCase());
+    next(err);
+  });
   app.use('/api/v2', v2ErrorHandler());
   app.use('/v2', v2ErrorHandler());
   app.use('/api/v1/groups', v1ErrorHandler());

@@ -119,5 +119,27 @@ describe('contract: every operation in spec/openapi.yaml is routed and secured a
     await api().get('/no/such/path').expect(404);
     const wrongMethod = await api().patch(`/api/v2/groups/${randomUUID()}/members`).set(bearer(token)).send({}).expect(405);
     expect(wrongMethod.body).to.include({ status: 405 });
+    // RFC 9110 §15.5.6: the answer names the methods the resource has.
+    expect(wrongMethod.headers.allow.split(', ').sort()).to.deep.equal(['DELETE', 'GET', 'POST']);
+    expect((await api().put('/scim/v2/ServiceProviderConfig').set(bearer(token)).send({})).headers.allow).to.equal('GET');
+  });
+
+  it('health checks and the documentation ignore query parameters they do not know (load balancers add cache busters)', async () => {
+    expect((await api().get('/healthz?probe=1&t=123').expect(200)).body).to.deep.equal({ status: 'ok' });
+    await api().get('/readyz?t=123').expect(200);
+    await api().get('/openapi.json?v=2').expect(200);
+  });
+
+  it('declares 413 and 415 for every operation with a JSON body (easydb answers every error 400, as its document says)', () => {
+    const spec = loadSpec() as { paths: Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown> }>> };
+    const missing: string[] = [];
+    for (const [path, item] of Object.entries(spec.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        if (!op || typeof op !== 'object' || !('responses' in op) || !op.requestBody) continue;
+        if (/^\/api\/v1\/(group|session)(\/|$)/.test(path)) continue;
+        for (const code of ['413', '415']) if (!op.responses[code]) missing.push(`${method.toUpperCase()} ${path} ${code}`);
+      }
+    }
+    expect(missing).to.deep.equal([]);
   });
 });
