@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Db } from '../../db/knex';
 import { inTransaction, type Executor } from '../../db/transaction';
 import { insertAuditEvent } from '../audit/audit.repository';
@@ -9,6 +10,7 @@ import { actorOf, type Principal } from '../principal';
 import type { UserGroupRef } from '../users/user';
 import { findGroupsOfUsers } from '../users/users.repository';
 import type { Group, GroupChanges, GroupListQuery, GroupViewer, NewGroup, Page } from './group';
+import { assertMayChangeWhoIsIn } from '../access/conferred';
 import { groupMembersService, viewerOf } from './group-members.service';
 import { assertCanSee } from './groups.policy';
 import { findGroupPageWithTotal } from './groups-page.repository';
@@ -113,6 +115,8 @@ export function groupsService(db: Db) {
           throw new VersionMismatch(expectedVersion, before.version);
         }
         await checkOwners(trx, p.tenantId, changes.ownerIds);
+        // Membership rules decide who is in the group, as its members do.
+        if (changes.wildcards !== undefined && !isDeepStrictEqual(changes.wildcards, before.wildcards)) await assertMayChangeWhoIsIn(trx, p, id);
         const { ownerIds, ...columns } = changes;
         await updateGroup(trx, p.tenantId, id, columns);
         if (ownerIds) await replaceOwners(trx, p.tenantId, id, [...new Set(ownerIds)]);

@@ -7,6 +7,7 @@ import type { Criteria } from '../criteria';
 import { Conflict, InvalidInput, NotFound } from '../errors';
 import type { Group, GroupChanges, GroupViewer, NewGroup, Page } from '../groups/group';
 import { groupFields } from '../groups/groups.fields';
+import { assertMayChangeWhoIsIn } from '../access/conferred';
 import { assertCanManageMembers } from '../groups/groups.policy';
 import { deleteGroupRow, findGroupById, findGroupPage, insertGroup, updateGroup } from '../groups/groups.repository';
 import { loadVisibleGroup } from '../groups/groups.service';
@@ -94,6 +95,8 @@ async function mutateMembersFast(
   const c: MemberWriteContext = { tenantId: p.tenantId, groupId: groupId.toLowerCase(), versions: versionsOf(condition), publicOnly: Boolean(p.userId), ...actorOf(p) };
   // Concurrent changes of one group take turns here, and those that queue up run together (src/domain/write-lanes.ts).
   const key = `${c.tenantId}/${c.groupId}`;
+  // Who may change who is in a group that gives rights (no statement for admin and the IdP's token).
+  await assertMayChangeWhoIsIn(db, p, c.groupId);
   if (added.length && !removes.length && !m.removeMembersWhere) {
     // CASE: ids named as groups (nesting: hierarchy lock, cycle check) or not ids at all go the general way.
     if (added.some((x) => !isUuid(x.id) || x.kind === 'group')) return undefined;
@@ -320,7 +323,10 @@ export function groupDirectoryService(db: Db) {
       return inTransaction(db, async (trx) => {
         const before = await loadVisibleGroup(trx, p, groupId, true);
         assertVersion(condition, before.version);
-        if (hasMemberChange(m)) assertCanManageMembers(p, before);
+        if (hasMemberChange(m)) {
+          assertCanManageMembers(p, before);
+          await assertMayChangeWhoIsIn(trx, p, groupId);
+        }
         // CASE: a field set to what it already is (a PUT of the same group) is no change: no new version, no event.
         const current = before as unknown as Record<string, unknown>;
         const changes = Object.fromEntries(Object.entries(m.changes ?? {}).filter(([k, v]) => v !== undefined && !isDeepStrictEqual(v, current[k]))) as GroupChanges;

@@ -3,6 +3,7 @@ import { inTransaction } from '../../db/transaction';
 import { insertAuditEvent } from '../audit/audit.repository';
 import { InvalidInput, VersionMismatch } from '../errors';
 import { touchGroup } from '../groups/groups.repository';
+import { assertMayChangeWhoIsIn } from '../access/conferred';
 import { assertCanManageMembers } from '../groups/groups.policy';
 import { loadVisibleGroup } from '../groups/groups.service';
 import { isUuid } from '../ids';
@@ -48,6 +49,7 @@ export function membershipService(db: Db) {
         if (ids.group.length) await lockHierarchy(trx, p.tenantId);
         const group = await loadVisibleGroup(trx, p, groupId, true);
         assertCanManageMembers(p, group);
+        await assertMayChangeWhoIsIn(trx, p, group.id);
         if (expectedVersion !== undefined && expectedVersion !== group.version) {
           throw new VersionMismatch(expectedVersion, group.version);
         }
@@ -82,6 +84,7 @@ export function membershipService(db: Db) {
       return inTransaction(db, async (trx) => {
         const group = await loadVisibleGroup(trx, p, groupId, true);
         assertCanManageMembers(p, group);
+        await assertMayChangeWhoIsIn(trx, p, group.id);
         if (expectedVersion !== undefined && expectedVersion !== group.version) {
           throw new VersionMismatch(expectedVersion, group.version);
         }
@@ -108,6 +111,7 @@ export function membershipService(db: Db) {
       return inTransaction(db, async (trx) => {
         const group = await loadVisibleGroup(trx, p, groupId, true);
         assertCanManageMembers(p, group);
+        await assertMayChangeWhoIsIn(trx, p, group.id);
         const gone = await deleteMembersOfKindExcept(trx, p.tenantId, groupId, kind, [...new Set(keep.filter(isUuid))], LISTED_REMOVALS);
         if (!gone.count) return { removed: 0, version: group.version };
         const version = await touchGroup(trx, p.tenantId, groupId, -gone.count);
