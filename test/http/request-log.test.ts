@@ -5,6 +5,7 @@ import express from 'express';
 import pino from 'pino';
 import supertest from 'supertest';
 import { requestLog } from '../../src/http/common/request-log';
+import { redactUrl } from '../../src/logger';
 import { cacheOpenApiRouteMatchers } from '../../src/http/common/route-matcher-cache';
 
 function capture(level: string) {
@@ -53,6 +54,15 @@ describe('request log (one access line per request)', () => {
     expect(line.res).to.deep.equal({ statusCode: 200 });
     expect(line.responseTime).to.be.a('number').and.at.least(0);
     expect(JSON.stringify(line)).not.to.match(/rst_|Bearer|authorization/i);
+  });
+
+  it('redacts secret parameters however their names are written, as the server decodes them', () => {
+    const url = '/login?login=carol&%70assword=Secret-1&PASSWORD=Secret-2&pass%77ord=Secret-3&client%5Fsecret=s4&Token=t5&x=%zz&note=password';
+    const out = redactUrl(url)!;
+    for (const secret of ['Secret-1', 'Secret-2', 'Secret-3', 's4', 't5']) expect(out).to.not.contain(secret);
+    expect(out).to.equal('/login?login=carol&%70assword=[REDACTED]&PASSWORD=[REDACTED]&pass%77ord=[REDACTED]&client%5Fsecret=[REDACTED]&Token=[REDACTED]&x=%zz&note=password');
+    expect(redactUrl('/no/query')).to.equal('/no/query');
+    expect(redactUrl('/p?a=rsc_abcdefabcdefabcdefab')).to.equal('/p?a=[REDACTED]');
   });
 
   it('logs 4xx as warn, 5xx as error, and 501 (a designed answer) as warn', async () => {
