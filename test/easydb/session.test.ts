@@ -113,6 +113,17 @@ describe('Sessions: /api/v1/session', () => {
       await authenticate({ token: await start(), login: 'frank', password: 'right' }).expect(200);
     });
 
+    it('counts every spelling the database takes for the same login together (İ lowers to i): a block holds for all', async () => {
+      const user = await t.user({ userName: 'alice' });
+      await setPassword(user.id, 'right');
+      for (let i = 0; i < 5; i++) expectUserError(await authenticate({ token: await start(), login: 'alice', password: `wrong-${i}` }), 'login_failed');
+      const res = await authenticate({ token: await start(), login: 'al\u0130ce', password: 'right' });
+      expect(res.status).to.equal(400);
+      // Where the database lowers İ to i (PostgreSQL in a UTF-8 locale) it is the same login, blocked; elsewhere another, unknown one.
+      const { rows } = await testContext().db.raw("SELECT lower('al\u0130ce') = 'alice' AS same");
+      expectUserError(res, (rows as { same: boolean }[])[0].same ? 'login_blocked' : 'login_failed');
+    });
+
     it('counts guesses sent in parallel: five are checked, the rest are blocked, the right password too', async () => {
       const user = await t.user({ userName: 'ida' });
       await setPassword(user.id, 'right');

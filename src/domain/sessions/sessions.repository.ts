@@ -60,6 +60,16 @@ export async function deleteSessionToken(db: Executor, id: string): Promise<void
 }
 
 /** What a login needs to know about a user: its id, whether it is active, its password hash. */
+/**
+ * The key failed logins are counted under: the login lowered by PostgreSQL, as findCredentials
+ * compares it. Lowered in JavaScript, spellings PostgreSQL takes for the same user (`alİce` and
+ * `alice`) were counted apart, each with its own attempts, and one got past a block.
+ */
+export async function loginKey(db: Executor, login: string): Promise<string> {
+  const result = await db.raw('SELECT lower(?::text) AS k', [login]);
+  return (result.rows as { k: string }[])[0].k;
+}
+
 export async function findCredentials(db: Executor, tenantId: string, login: string): Promise<{ id: string; active: boolean; passwordHash: string | null } | undefined> {
   const row = await db('users').select('id', 'active', 'password_hash').where('tenant_id', tenantId).whereRaw('lower(user_name) = lower(?)', [login]).first();
   return row ? { id: row.id, active: row.active, passwordHash: row.password_hash } : undefined;

@@ -24,6 +24,7 @@ import {
   deleteSessionToken,
   ensureLoginAttempts,
   findCredentials,
+  loginKey,
   findLoginAttempts,
   findPendingSession,
   findSoleTenantId,
@@ -182,7 +183,7 @@ export function sessionsService(db: Db, policy: SessionPolicy = DEFAULT_SESSION_
       if (login.length > 512 || input.password.length > 1024) throw new LoginFailed();
 
       const tenantId = await resolveTenant(input.tenant, pending ? pending.tenantId : current!.tenantId);
-      const key = login.toLowerCase();
+      const key = await loginKey(db, login);
       await takeAttempt(tenantId, key);
 
       const creds = await findCredentials(db, tenantId, login);
