@@ -68,4 +68,28 @@ describe('OAuth 2.0 client credentials (/oauth/token)', () => {
     await api().post('/oauth/token').set('Authorization', basic(clientId, clientSecret)).type('form').send({ grant_type: 'client_credentials' }).expect(401);
     await api().get('/scim/v2/Users').set({ Authorization: `Bearer ${clientSecret}` }).expect(401);
   });
+
+  it('revokes the access tokens whichever way the client is revoked: the generic token revoke (CLI) and the token API', async () => {
+    const t = await newTenant();
+    const admin = { Authorization: `Bearer ${await t.token(['admin'])}` };
+    const accessOf = async (clientId: string, clientSecret: string) =>
+      (await api().post('/oauth/token').set('Authorization', basic(clientId, clientSecret)).type('form').send({ grant_type: 'client_credentials' }).expect(200)).body.access_token as string;
+    // By id, as `npm run token -- revoke --id <client id>` does.
+    const a = await oauth().createClient(t.id, 'by-id', ['scim_provisioning']);
+    const tokenA = await accessOf(a.clientId, a.clientSecret);
+    expect(await testContext().deps.services.tokens.revokeToken({ id: a.clientId, tenantId: t.id })).to.equal(1);
+    await api().get('/scim/v2/Users').set({ Authorization: `Bearer ${tokenA}` }).expect(401);
+    // By name, likewise.
+    const b = await oauth().createClient(t.id, 'by-name', ['scim_provisioning']);
+    const tokenB = await accessOf(b.clientId, b.clientSecret);
+    await testContext().deps.services.tokens.revokeToken({ name: 'by-name', tenantId: t.id });
+    await api().get('/scim/v2/Users').set({ Authorization: `Bearer ${tokenB}` }).expect(401);
+    // A client revoked while its access tokens stayed (as before this fix): DELETE over the token API revokes them still.
+    const c = await oauth().createClient(t.id, 'leftover', ['scim_provisioning']);
+    const tokenC = await accessOf(c.clientId, c.clientSecret);
+    await testContext().db('api_tokens').where({ id: c.clientId }).update({ revoked_at: new Date() });
+    await api().get('/scim/v2/Users').set({ Authorization: `Bearer ${tokenC}` }).expect(200);
+    await api().delete(`/api/v2/tokens/${c.clientId}`).set(admin).expect(204);
+    await api().get('/scim/v2/Users').set({ Authorization: `Bearer ${tokenC}` }).expect(401);
+  });
 });

@@ -66,7 +66,8 @@ export function oauthService(db: Db, ttlSeconds: number) {
       await inTransaction(db, async (trx) => {
         const client = await findClient(trx, clientId);
         if (!client) throw new NotFound('oauth client', clientId);
-        const ids = [...(await revokeTokens(trx, { id: clientId })), ...(await revokeAccessTokens(trx, clientId))];
+        const revoked = await revokeTokens(trx, { id: clientId });
+        const ids = [...revoked.ids, ...revoked.accessTokenIds, ...(await revokeAccessTokens(trx, clientId))];
         announced = tokenRuntimeOf(trx).invalidateAfterCommit(trx, ids);
       });
       // CASE: inside a caller's transaction the commit is still to come; the caller waits.

@@ -8,7 +8,7 @@ import { actorOf, type Principal } from '../principal';
 import { tokenAuditView, type TokenRecord } from './token';
 import { findManagedToken, findManagedTokenPage } from './token-admin.repository';
 import { tokenRuntimeOf } from './token-runtime';
-import { revokeTokens } from './tokens.repository';
+import { revokeAccessTokensOf, revokeTokens } from './tokens.repository';
 import { tokensService } from './tokens.service';
 
 export interface NewManagedToken {
@@ -88,7 +88,12 @@ export function tokenAdminService(db: Db, oauthTokenTtlSeconds: number) {
       let announced: Promise<void> = Promise.resolve();
       await inTransaction(db, async (trx) => {
         const before = await find(p, id, trx, true);
-        if (before.revokedAt) return;
+        if (before.revokedAt) {
+          // CASE: a client revoked before its access tokens were revoked with it: they go now.
+          const leftover = before.kind === 'oauth_client' ? await revokeAccessTokensOf(trx, [id]) : [];
+          if (leftover.length) announced = tokenRuntimeOf(trx).invalidateAfterCommit(trx, leftover);
+          return;
+        }
         if (before.kind === 'oauth_client') await oauthService(trx as unknown as Db, oauthTokenTtlSeconds).revokeClient(id);
         else await revokeTokens(trx, { id, tenantId: p.tenantId });
         const after = (await findManagedToken(trx, p.tenantId, id)) as TokenRecord;

@@ -115,14 +115,32 @@ export async function findTokens(db: Executor, tenantId?: string): Promise<Token
   return (await q).map(toRecord);
 }
 
-/** Revokes a token by id (or by name within a tenant); returns the ids revoked. */
-export async function revokeTokens(db: Executor, where: { id?: string; tenantId?: string; name?: string }): Promise<string[]> {
+/**
+ * Revokes a token by id (or by name within a tenant); returns the ids revoked. An OAuth client
+ * revoked so takes every access token it obtained with it (`accessTokenIds`), whichever path
+ * revoked it: the generic revoke used to leave them working until they expired.
+ */
+export async function revokeTokens(db: Executor, where: { id?: string; tenantId?: string; name?: string }): Promise<{ ids: string[]; accessTokenIds: string[] }> {
   // An empty filter would revoke every token of every tenant: never.
   if (!where.id && !where.name) throw new Error('revokeTokens needs an id or a name');
   const q = db('api_tokens').whereNull('revoked_at');
   if (where.id) q.where({ id: where.id });
   if (where.tenantId) q.where({ tenant_id: where.tenantId });
   if (where.name) q.where({ name: where.name });
-  const rows: { id: string }[] = await q.update({ revoked_at: db.fn.now() }).returning('id');
+  const rows: { id: string; kind: string }[] = await q.update({ revoked_at: db.fn.now() }).returning(['id', 'kind']);
+  const clients = rows.filter((r) => r.kind === 'oauth_client').map((r) => r.id);
+  const accessTokenIds = clients.length ? await revokeAccessTokensOf(db, clients) : [];
+  return { ids: rows.map((r) => r.id), accessTokenIds };
+}
+
+/** Revokes every live access token the clients obtained (their names are `oauth:<client id>`); returns their ids. */
+export async function revokeAccessTokensOf(db: Executor, clientIds: string[]): Promise<string[]> {
+  if (!clientIds.length) return [];
+  const rows: { id: string }[] = await db('api_tokens')
+    .where({ kind: 'oauth_access' })
+    .whereIn('name', clientIds.map((id) => `oauth:${id}`))
+    .whereNull('revoked_at')
+    .update({ revoked_at: db.fn.now() })
+    .returning('id');
   return rows.map((r) => r.id);
 }

@@ -91,9 +91,10 @@ export function tokensService(db: Db) {
       let announced: Promise<void> = Promise.resolve();
       // In a transaction, so that the wait for the announcement is in place before it is sent.
       const ids = await inTransaction(db, async (trx) => {
-        const revoked = await revokeTokens(trx, where);
-        if (revoked.length) announced = tokenRuntimeOf(trx).invalidateAfterCommit(trx, revoked);
-        return revoked;
+        const { ids, accessTokenIds } = await revokeTokens(trx, where);
+        const all = [...ids, ...accessTokenIds];
+        if (all.length) announced = tokenRuntimeOf(trx).invalidateAfterCommit(trx, all);
+        return ids;
       });
       await announced;
       return ids.length;
