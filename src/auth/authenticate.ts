@@ -6,7 +6,7 @@ import { SessionNotAuthenticated } from '../domain/sessions/session.errors';
 import { pendingSessionPrincipal } from '../domain/sessions/sessions.service';
 
 /** The easydb dialect's paths: its document passes the session token as `?token=`. */
-const EASYDB_PATHS = /^\/api\/v1\/(?:group|session)(?:\/|$)/;
+const EASYDB_PATHS = /^\/api\/v1\/(?:group|session)(?:\/|$)/i;
 /** Session calls that work on a session that is not authenticated yet (and may carry the token in a form body). */
 const SESSION_CALLS = /^\/api\/v1\/session\/(?:authenticate|deauthenticate)\/?$/;
 

@@ -114,6 +114,16 @@ describe('ops: rate limits', () => {
       expect(res.body.code).to.match(/^error\./);
       expectRetryAfter(res);
     });
+
+    it('limits the login endpoints whatever the case of their path (Express routes /OAUTH/TOKEN there too)', async () => {
+      const ip = someIp();
+      const form = { grant_type: 'client_credentials', client_id: randomUUID(), client_secret: 'nope' };
+      for (let i = 0; i < 2; i++) await request(app).post('/OAUTH/Token').set('X-Forwarded-For', ip).type('form').send(form).expect(401);
+      await request(app).post('/oauth/TOKEN').set('X-Forwarded-For', ip).type('form').send(form).expect(429);
+      const other = someIp().replace('203.0.113', '198.51.100');
+      for (let i = 0; i < 2; i++) await request(app).get('/API/V1/SESSION').set('X-Forwarded-For', other);
+      expectRetryAfter(await request(app).get('/Api/V1/Session').set('X-Forwarded-For', other));
+    });
   });
 
   it('shares the counters between instances (PostgreSQL store), within one reconciliation interval', async () => {

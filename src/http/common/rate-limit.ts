@@ -5,10 +5,13 @@ import { RateLimited } from '../../domain/errors';
 import { localBuckets } from '../../domain/ratelimit/local-buckets';
 import type { RateLimit, RateLimitStore, Verdict } from '../../domain/ratelimit/rate-limit';
 
-/** Endpoints used before a client holds a token: limited per client address instead. */
-const UNAUTHENTICATED = /^\/(?:oauth\/token|api\/v1\/session)(?:\/|$)/;
+/**
+ * Endpoints used before a client holds a token: limited per client address instead. Matched
+ * without regard to case, as Express routes: `/OAUTH/TOKEN` reached the same handler unlimited.
+ */
+const UNAUTHENTICATED = /^\/(?:oauth\/token|api\/v1\/session)(?:\/|$)/i;
 /** The easydb paths, whose document passes the session token as `?token=`. */
-const QUERY_TOKEN_PATHS = /^\/api\/v1\/group(?:\/|$)/;
+const QUERY_TOKEN_PATHS = /^\/api\/v1\/group(?:\/|$)/i;
 
 /** The bearer token a request presents (header, or `?token=` where the dialect allows it). */
 function presentedToken(req: Request): string | undefined {
