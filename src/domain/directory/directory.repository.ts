@@ -231,13 +231,18 @@ export async function findGroupSummaries(db: Executor, tenantId: string, page: {
 export type GroupSummaryHead = Omit<GroupSummaryRow, 'membershipCount' | 'usersText'> & { memberCount: number };
 
 /** A page of groups in group order, without their members (findGroupUsersTexts reads those). */
-export async function findGroupSummaryHeads(db: Executor, tenantId: string, page: { offset: number; limit: number }): Promise<GroupSummaryHead[]> {
-  const rows: (SummaryColumns & { member_count: string | number })[] = await db('groups as g')
+export async function findGroupSummaryHeads(db: Executor, tenantId: string, page: { offset: number; limit: number }, viewer?: GroupViewer): Promise<GroupSummaryHead[]> {
+  const q = db('groups as g')
     .select('g.id', 'g.seq', 'g.name', 'g.description', 'g.wildcards', 'g.member_count')
     .where('g.tenant_id', tenantId)
     .orderBy('g.seq')
     .offset(page.offset)
     .limit(page.limit);
+  if (viewer) {
+    const visible = visibleTo(viewer, 'g');
+    q.whereRaw(visible.sql, visible.bindings as Knex.RawBinding[]);
+  }
+  const rows: (SummaryColumns & { member_count: string | number })[] = await q;
   return rows.map((r) => ({ ...summaryOf(r), memberCount: Number(r.member_count) }));
 }
 

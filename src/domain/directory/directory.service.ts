@@ -4,7 +4,10 @@ import { GroupStillReferenced, SystemGroupUndeletable } from '../access/access.e
 import { detachGroupReferences, findGroupReferrers } from '../access/access.repository';
 import { InvalidInput, NotFound } from '../errors';
 import type { Group, GroupChanges, NewGroup } from '../groups/group';
+import { viewerOf } from '../groups/group-members.service';
+import { visibleGroupIds } from '../groups/groups.repository';
 import { groupsService, loadVisibleGroup } from '../groups/groups.service';
+import { countGroupsWhere } from '../memberships/groups-query.repository';
 import { membershipService } from '../memberships/membership.service';
 import { isUuid } from '../ids';
 import type { Principal } from '../principal';
@@ -67,9 +70,17 @@ export function directoryService(db: Db | Executor) {
   }
 
   return {
-    /** Resolves integer ids to groups of the tenant; unknown ones are NotFound (all or nothing). */
+    /**
+     * Resolves integer ids to groups of the tenant; unknown ones are NotFound (all or nothing).
+     * A token acting as a user does not find the groups hidden from it (visibility), as in Groups v2.
+     */
     async groupsBySeqs(p: Principal, seqs: number[], forUpdate = false): Promise<GroupBrief[]> {
-      const found = await findGroupBriefsBySeqs(db, p.tenantId, seqs, { forUpdate });
+      let found = await findGroupBriefsBySeqs(db, p.tenantId, seqs, { forUpdate });
+      const viewer = found.length ? await viewerOf(db, p) : undefined;
+      if (viewer) {
+        const visible = await visibleGroupIds(db, p.tenantId, found.map((g) => g.id), viewer);
+        found = found.filter((g) => visible.has(g.id));
+      }
       const missing = [...new Set(seqs)].filter((s) => !found.some((g) => g.seq === s));
       if (missing.length) throw new NotFound('group', missing.join(', '));
       return found;
@@ -96,7 +107,13 @@ export function directoryService(db: Db | Executor) {
      * the next chunk; a group without members needs no read.
      */
     async summaryList(p: Principal, page: { offset: number; limit: number }, membersPerRead = V1_MEMBERS_PER_READ): Promise<GroupSummaryList> {
-      const [pid, heads, total] = [await findTenantPid(db, p.tenantId), await findGroupSummaryHeads(db, p.tenantId, page), await countTenantGroups(db, p.tenantId)];
+      // A token acting as a user lists and counts only the groups it may see (visibility).
+      const viewer = await viewerOf(db, p);
+      const [pid, heads, total] = [
+        await findTenantPid(db, p.tenantId),
+        await findGroupSummaryHeads(db, p.tenantId, page, viewer),
+        viewer ? await countGroupsWhere(db, p.tenantId, undefined, viewer) : await countTenantGroups(db, p.tenantId),
+      ];
       async function* chunks(): AsyncGenerator<GroupSummaryRow[]> {
         for (let start = 0; start < heads.length; ) {
           let end = start + 1;

@@ -90,6 +90,13 @@ export function visibleTo(viewer: GroupViewer, alias = 'g'): CompiledSql {
   };
 }
 
+/** Which of the tenant's groups `ids` a user-acting viewer may see (visibleTo), in one statement. */
+export async function visibleGroupIds(db: Executor, tenantId: string, ids: string[], viewer: GroupViewer): Promise<Set<string>> {
+  if (!ids.length) return new Set();
+  const rows: { id: string }[] = await filtered(db, tenantId, { ids }, viewer).select('g.id');
+  return new Set(rows.map((r) => r.id));
+}
+
 /** One page of groups in a deterministic order: the sort keys (default: name), then the id. */
 export async function findGroupPage(db: Executor, tenantId: string, query: GroupListQuery, viewer?: GroupViewer): Promise<Group[]> {
   if (query.limit <= 0) return [];

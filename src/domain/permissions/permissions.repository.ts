@@ -37,10 +37,10 @@ export async function findPermissionsOn(
   tenantId: string,
   groupIds: string[],
   objects: { objectType: string; objectId: string }[],
-): Promise<(ObjectPermission & { groupSeq: number })[]> {
+): Promise<(ObjectPermission & { groupId: string; groupSeq: number })[]> {
   if (!groupIds.length || !objects.length) return [];
   const result = await db.raw(
-    `SELECT p.object_type, p.object_id, p.permissions, g.seq
+    `SELECT p.group_id, p.object_type, p.object_id, p.permissions, g.seq
        FROM group_object_permissions p
        JOIN unnest(?::text[], ?::text[]) AS o(t, i) ON p.object_type = o.t AND p.object_id = o.i
        JOIN groups g ON g.tenant_id = p.tenant_id AND g.id = p.group_id
@@ -48,5 +48,5 @@ export async function findPermissionsOn(
       ORDER BY g.seq`,
     [objects.map((o) => o.objectType), objects.map((o) => o.objectId), tenantId, groupIds],
   );
-  return (result.rows as (PermissionRow & { seq: string | number })[]).map((r) => ({ ...toPermission(r), groupSeq: Number(r.seq) }));
+  return (result.rows as (PermissionRow & { seq: string | number })[]).map((r) => ({ ...toPermission(r), groupId: r.group_id, groupSeq: Number(r.seq) }));
 }

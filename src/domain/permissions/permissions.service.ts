@@ -4,6 +4,8 @@ import { findUserGroupIds } from '../access/access.repository';
 import { insertAuditEvent } from '../audit/audit.repository';
 import { findGroupBriefsBySeqs, findUserBriefsByIds, findUserBriefsBySeqs, type UserBrief } from '../directory/directory.repository';
 import { Forbidden, InvalidInput, NotFound } from '../errors';
+import { viewerOf } from '../groups/group-members.service';
+import { visibleGroupIds } from '../groups/groups.repository';
 import { loadVisibleGroup } from '../groups/groups.service';
 import { isUuid } from '../ids';
 import { actorOf, type Principal } from '../principal';
@@ -113,12 +115,15 @@ export function permissionsService(db: Db) {
       const user = users[0];
       if (!user) throw new NotFound('user', userRef);
       const rows = await permissionsOf(db, p.tenantId, user.id, [{ objectType: type, objectId: id }]);
+      // The permissions count whichever groups give them; a token acting as a user is not told of groups hidden from it.
+      const viewer = rows.length ? await viewerOf(db, p) : undefined;
+      const shown = viewer ? await visibleGroupIds(db, p.tenantId, [...new Set(rows.map((r) => r.groupId))], viewer) : undefined;
       return {
         user,
         objectType: type,
         objectId: id,
         permissions: sortPermissions(type, rows.flatMap((r) => r.permissions)),
-        groupSeqs: [...new Set(rows.map((r) => r.groupSeq))],
+        groupSeqs: [...new Set(rows.filter((r) => !shown || shown.has(r.groupId)).map((r) => r.groupSeq))],
       };
     },
   };

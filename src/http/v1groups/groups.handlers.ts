@@ -38,8 +38,10 @@ export function v1Handlers(directory: DirectoryService, permissions: Permissions
     return group;
   }
 
-  /** Sends the group in the v1 shape, its members included (v1GroupText). */
-  /** Sends a group as it is now; one deleted meanwhile (a concurrent DELETE) is a 404, as any unknown id. */
+  /**
+   * Sends the group in the v1 shape, its members included (v1GroupText), as it is now; one
+   * deleted meanwhile (a concurrent DELETE) is a 404, as any unknown id.
+   */
   async function sendGroup(req: Request, res: Response, status: number, group: { id: string; seq: number }) {
     const page = await directory.summaries(principalOf(req), { offset: 0, limit: 1, ids: [group.id] });
     const [summary] = page.items;
