@@ -220,6 +220,27 @@ describe('Sessions: /api/v1/session', () => {
       expectUserError(await api().get('/api/v1/session').query({ token }), 'session_not_found');
     });
 
+    it('ends for good when the user is deactivated (reactivating brings no session back) or its password changes', async () => {
+      const { services } = testContext().deps;
+      const user = await t.user({ userName: 'nina' });
+      await setPassword(user.id, 'pw');
+      const token = await login(t, 'nina', 'pw');
+      await api().get('/api/v1/session').query({ token }).expect(200);
+      await services.users.patchUser(t.admin, user.id, { active: false });
+      await services.users.patchUser(t.admin, user.id, { active: true });
+      expectUserError(await api().get('/api/v1/session').query({ token }), 'session_not_found');
+      // A password change ends the sessions too; an API token acting as the user stays.
+      const again = await login(t, 'nina', 'pw');
+      const apiToken = await t.token(['bag_read'], { userId: user.id });
+      await services.users.patchUser(t.admin, user.id, { password: 'new-pw' });
+      expectUserError(await api().get('/api/v1/session').query({ token: again }), 'session_not_found');
+      await api().get('/api/v1/group').set(bearer(apiToken)).expect((r) => expect(r.status).to.not.equal(401));
+      // Another change (a title) leaves sessions alone.
+      const third = await login(t, 'nina', 'new-pw');
+      await services.users.patchUser(t.admin, user.id, { displayName: 'Nina' });
+      await api().get('/api/v1/session').query({ token: third }).expect(200);
+    });
+
     it('answers 401 with WWW-Authenticate on /api/v1/group without any token', async () => {
       const res = await api().get('/api/v1/group').expect(401);
       expect(res.body).to.include({ realm: 'user', code: 'error.user.not_authenticated' });

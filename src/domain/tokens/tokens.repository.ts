@@ -133,6 +133,16 @@ export async function revokeTokens(db: Executor, where: { id?: string; tenantId?
   return { ids: rows.map((r) => r.id), accessTokenIds };
 }
 
+/** Ends a user's sessions (easydb logins); returns their ids. */
+export async function revokeSessionsOf(db: Executor, tenantId: string, userId: string): Promise<string[]> {
+  const rows: { id: string }[] = await db('api_tokens')
+    .where({ tenant_id: tenantId, user_id: userId, kind: 'session' })
+    .whereNull('revoked_at')
+    .update({ revoked_at: db.fn.now() })
+    .returning('id');
+  return rows.map((r) => r.id);
+}
+
 /** Revokes every live access token the clients obtained (their names are `oauth:<client id>`); returns their ids. */
 export async function revokeAccessTokensOf(db: Executor, clientIds: string[]): Promise<string[]> {
   if (!clientIds.length) return [];

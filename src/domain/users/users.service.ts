@@ -15,7 +15,7 @@ import { writeLanes } from '../write-lanes';
 import { checkLength, MAX_EXTERNAL_ID_LENGTH, MAX_NAME_LENGTH } from '../text-limits';
 import { tokenRuntimeOf } from '../tokens/token-runtime';
 import { tokenAuditView, type TokenRecord } from '../tokens/token';
-import { findLiveTokensOfUser, findTokensByIds } from '../tokens/tokens.repository';
+import { findLiveTokensOfUser, findTokensByIds, revokeSessionsOf } from '../tokens/tokens.repository';
 import { insertUsersWithAudit, type Actor, type UserRowInput } from './users.writes';
 import { userFields } from './users.fields';
 
@@ -86,7 +86,11 @@ export function usersService(db: Db) {
       // CASE: nothing changed: no new version, no event.
       if (!after) return before;
       await insertAuditEvent(trx, { tenantId: p.tenantId, ...actorOf(p), action, resourceType: 'user', resourceId: id, before: auditView(before), after: auditView(after) });
+      // Sessions are the person's logins: they end for good when the user is deactivated or its
+      // password changes (API tokens acting as the user are only refused while it is deactivated).
+      const ended = (before.active && !after.active) || changes.password !== undefined ? await revokeSessionsOf(trx, p.tenantId, id) : [];
       if (after.active !== before.active) ({ announced } = await tokensFollowing(trx, p.tenantId, id));
+      else if (ended.length) announced = tokenRuntimeOf(trx).invalidateAfterCommit(trx, ended);
       return after;
     });
     await announced;
