@@ -60,6 +60,12 @@ export function buildApp(deps: Deps, logger: Logger, ops: Ops = createOps(deps))
   app.set('query parser', 'simple');
   app.set('trust proxy', config.ops.trustProxy);
   app.use(securityHeaders());
+  // Answers are about a tenant's identities and are not for shared caches or the browser's disk;
+  // the documentation may be cached (its own headers).
+  app.use((req, res, next) => {
+    if (!DOCS_PATHS.test(req.path)) res.set('Cache-Control', 'no-store');
+    next();
+  });
   app.use(ops.metrics.observe);
 
   app.use(requestLog(logger));

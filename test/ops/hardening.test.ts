@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { ConfigError, loadConfig } from '../../src/config';
 import type { RateLimitStore } from '../../src/domain/ratelimit/rate-limit';
-import { api } from '../helpers/http';
+import { newTenant } from '../helpers/factories';
+import { api, bearer } from '../helpers/http';
 import { appWith } from './helpers';
 
 describe('ops: hardening', () => {
@@ -12,6 +13,17 @@ describe('ops: hardening', () => {
     expect(res.headers['strict-transport-security']).to.match(/max-age=\d+/);
     expect(res.headers['content-security-policy']).to.include("default-src 'self'");
     expect(res.headers).to.not.have.property('x-powered-by');
+  });
+
+  it('marks every answer but the documentation Cache-Control: no-store, errors included', async () => {
+    const t = await newTenant();
+    const token = await t.token(['all']);
+    for (const path of ['/healthz', '/api/v2/groups', '/scim/v2/Users', '/api/v1/groups/', '/api/v2/tokens', '/api/v2/groups/nope']) {
+      const res = await api().get(path).set(bearer(token));
+      expect(res.headers['cache-control'], path).to.equal('no-store');
+    }
+    expect((await api().get('/scim/v2/Users')).headers['cache-control']).to.equal('no-store');
+    expect((await api().get('/openapi.json').expect(200)).headers['cache-control']).to.not.equal('no-store');
   });
 
   it('sends no CORS headers unless CORS_ORIGINS is set', async () => {
