@@ -61,6 +61,8 @@ function resolveMultiSub(fields: Record<string, FieldDef>, path: string): { mult
   return { multi: parent, sub };
 }
 
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 function compareScalar(f: ScalarField, op: CompareOp, value: Scalar, b: unknown[]): string {
   if (value === null) {
     if (op === 'eq') return `(${f.sql}) IS NULL`;
@@ -120,6 +122,14 @@ function compareScalar(f: ScalarField, op: CompareOp, value: Scalar, b: unknown[
       if (op === 'co' || op === 'sw' || op === 'ew') {
         b.push(op === 'sw' ? `${likeEscape(text)}%` : op === 'ew' ? `%${likeEscape(text)}` : `%${likeEscape(text)}%`);
         return `${l} LIKE ${r}`;
+      }
+      if (f.type === 'uuid' && (op === 'eq' || op === 'ne')) {
+        // CASE: compared as a uuid the column's indexes apply; compared as text, a `members.value eq`
+        // scanned every membership of every tenant. A value that is no uuid in its canonical form
+        // matches nothing, as it never equalled the column's text either.
+        if (!CANONICAL_UUID.test(text)) return op === 'eq' ? 'FALSE' : 'TRUE';
+        b.push(text.toLowerCase());
+        return op === 'eq' ? `(${f.sql}) = ?::uuid` : `(${f.sql}) IS DISTINCT FROM ?::uuid`;
       }
       b.push(f.type === 'uuid' ? text.toLowerCase() : text);
       return binary(l, op, r);

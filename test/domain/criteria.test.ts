@@ -53,6 +53,18 @@ describe('criteria compiler (users)', () => {
     expect(await names(wildcardsCriteria([]))).to.deep.equal([]);
   });
 
+  it('compares ids as uuids (their indexes apply), any case; text that is no uuid matches nothing (eq) or everything (ne)', async () => {
+    const [ada] = await testContext().db('users').where({ tenant_id: t.id, user_name: 'ada@acme.com' }).pluck('id');
+    const eq = compileCriteria({ op: 'cmp', field: 'id', cmp: 'eq', value: String(ada).toUpperCase() }, userFields);
+    expect(eq.sql).to.match(/= \?::uuid$/).and.not.match(/::text/);
+    expect(await names({ op: 'cmp', field: 'id', cmp: 'eq', value: String(ada).toUpperCase() })).to.deep.equal(['ada@acme.com']);
+    expect(await names({ op: 'cmp', field: 'id', cmp: 'ne', value: ada })).to.deep.equal(['bob@other.org', 'cy_x@acme.com']);
+    expect(await names({ op: 'cmp', field: 'id', cmp: 'eq', value: 'not-a-uuid' })).to.deep.equal([]);
+    expect(await names({ op: 'cmp', field: 'id', cmp: 'ne', value: 'not-a-uuid' })).to.have.length(3);
+    // Starts-with and the like still compare the text.
+    expect(await names({ op: 'cmp', field: 'id', cmp: 'sw', value: String(ada).slice(0, 8) })).to.include('ada@acme.com');
+  });
+
   it('rejects unknown attributes, type mismatches and excessive depth', () => {
     expect(() => compileCriteria({ op: 'cmp', field: 'password', cmp: 'eq', value: 'x' }, userFields)).to.throw(InvalidInput);
     expect(() => compileCriteria({ op: 'cmp', field: 'active', cmp: 'gt', value: true }, userFields)).to.throw(InvalidInput);
