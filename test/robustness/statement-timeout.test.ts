@@ -95,6 +95,11 @@ describe('robustness: statement timeout (PG_STATEMENT_TIMEOUT_MS)', () => {
       }
     });
 
+    it('turns JIT compilation off on each connection (it cost seconds per overestimated statement)', async () => {
+      expect((await db!.raw('SHOW jit')).rows).to.deep.equal([{ jit: 'off' }]);
+      expect((await testContext().db.raw('SHOW jit')).rows).to.deep.equal([{ jit: 'off' }]);
+    });
+
     it('sets it on each connection', async () => {
       expect((await db!.raw('SHOW statement_timeout')).rows[0].statement_timeout).to.equal('20ms');
     });
