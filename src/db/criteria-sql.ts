@@ -1,5 +1,5 @@
 import { InvalidInput } from '../domain/errors';
-import { MAX_CRITERIA_DEPTH, MAX_CRITERIA_NODES, type CompareOp, type Criteria, type Scalar } from '../domain/criteria';
+import { MAX_CRITERIA_DEPTH, MAX_CRITERIA_NODES, MAX_CRITERIA_SUBQUERIES, type CompareOp, type Criteria, type Scalar } from '../domain/criteria';
 
 export type ScalarType = 'string' | 'boolean' | 'number' | 'datetime' | 'uuid';
 
@@ -162,11 +162,19 @@ function present(f: ScalarField): string {
 
 /**
  * Compiles a criteria tree to a SQL boolean expression with `?` bindings, for `whereRaw`.
- * Unknown attributes, type mismatches and trees that are too deep or too big are InvalidInput.
+ * Unknown attributes, type mismatches and trees that are too deep or too big are InvalidInput,
+ * and so are more than `maxSubqueries` terms on multi-valued attributes (a client's filter or
+ * search; a group's stored membership rules, checked when written, pass Infinity).
  */
-export function compileCriteria(root: Criteria, fields: FieldMap): CompiledSql {
+export function compileCriteria(root: Criteria, fields: FieldMap, opts: { maxSubqueries?: number } = {}): CompiledSql {
+  const maxSubqueries = opts.maxSubqueries ?? MAX_CRITERIA_SUBQUERIES;
   const bindings: unknown[] = [];
   let nodes = 0;
+  let subqueries = 0;
+  const counted = (sql: string): string => {
+    if (++subqueries > maxSubqueries) throw invalid(`the filter has more than ${maxSubqueries} conditions on multi-valued attributes`);
+    return sql;
+  };
 
   const walk = (c: Criteria, scope: Record<string, FieldDef>, depth: number, inElement: boolean): string => {
     if (depth > MAX_CRITERIA_DEPTH) throw invalid(`the filter is nested deeper than ${MAX_CRITERIA_DEPTH} levels`);
@@ -184,18 +192,18 @@ export function compileCriteria(root: Criteria, fields: FieldMap): CompiledSql {
         return `(NOT coalesce(${walk(c.item, scope, depth + 1, inElement)}, FALSE))`;
       case 'pr': {
         const ms = inElement ? undefined : resolveMultiSub(scope, c.field);
-        if (ms) return ms.multi.exists(present(ms.sub), bindings);
+        if (ms) return counted(ms.multi.exists(present(ms.sub), bindings));
         const def = resolve(scope, c.field);
-        if (def.kind === 'multi') return def.exists('TRUE', bindings);
+        if (def.kind === 'multi') return counted(def.exists('TRUE', bindings));
         return present(def);
       }
       case 'cmp': {
         const ms = inElement ? undefined : resolveMultiSub(scope, c.field);
-        if (ms) return ms.multi.exists(compareScalar(ms.sub, c.cmp, c.value, bindings), bindings);
+        if (ms) return counted(ms.multi.exists(compareScalar(ms.sub, c.cmp, c.value, bindings), bindings));
         const def = resolve(scope, c.field);
         if (def.kind === 'multi') {
           const sub = def.sub[def.defaultSub];
-          return def.exists(compareScalar(sub, c.cmp, c.value, bindings), bindings);
+          return counted(def.exists(compareScalar(sub, c.cmp, c.value, bindings), bindings));
         }
         return compareScalar(def, c.cmp, c.value, bindings);
       }
@@ -204,7 +212,7 @@ export function compileCriteria(root: Criteria, fields: FieldMap): CompiledSql {
         const def = resolve(scope, c.field);
         if (def.kind !== 'multi') throw invalid(`"${c.field}" is not multi-valued`);
         // Bindings inside the element are collected in order, like everything else.
-        return def.exists(walk(c.where, def.sub, depth + 1, true), bindings);
+        return counted(def.exists(walk(c.where, def.sub, depth + 1, true), bindings));
       }
     }
   };
@@ -212,7 +220,6 @@ export function compileCriteria(root: Criteria, fields: FieldMap): CompiledSql {
   return { sql: walk(root, fields, 0, false), bindings };
 }
 
-/** The SQL expression to sort by an attribute (scalar attributes only). */
 /** Whether sortExpression knows `path` (a root search sorts each resource type only by what it has). */
 export function canSortBy(fields: FieldMap, path: string): boolean {
   try {
@@ -223,6 +230,7 @@ export function canSortBy(fields: FieldMap, path: string): boolean {
   }
 }
 
+/** The SQL expression to sort by an attribute (scalar attributes only). */
 export function sortExpression(fields: FieldMap, path: string): string {
   const def = resolve(fields, path);
   if (def.kind !== 'scalar') throw invalid(`cannot sort by the multi-valued attribute "${path}"`);

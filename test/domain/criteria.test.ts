@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { compileCriteria } from '../../src/db/criteria-sql';
-import type { Criteria } from '../../src/domain/criteria';
+import { MAX_CRITERIA_SUBQUERIES, type Criteria } from '../../src/domain/criteria';
 import { InvalidInput } from '../../src/domain/errors';
 import { wildcardsCriteria } from '../../src/domain/groups/wildcards';
 import { ENTERPRISE_USER, userFields } from '../../src/domain/users/users.fields';
@@ -63,6 +63,20 @@ describe('criteria compiler (users)', () => {
     expect(await names({ op: 'cmp', field: 'id', cmp: 'ne', value: 'not-a-uuid' })).to.have.length(3);
     // Starts-with and the like still compare the text.
     expect(await names({ op: 'cmp', field: 'id', cmp: 'sw', value: String(ada).slice(0, 8) })).to.include('ada@acme.com');
+  });
+
+  it(`refuses more than ${MAX_CRITERIA_SUBQUERIES} terms on multi-valued attributes, counting a value filter once; stored rules are not limited`, async () => {
+    const term = (i: number): Criteria => ({ op: 'cmp', field: 'emails', cmp: 'co', value: `zz${i}` });
+    const many = (n: number): Criteria => ({ op: 'or', items: Array.from({ length: n }, (_, i) => term(i)) });
+    expect(await names(many(MAX_CRITERIA_SUBQUERIES))).to.deep.equal([]);
+    expect(() => compileCriteria(many(MAX_CRITERIA_SUBQUERIES + 1), userFields)).to.throw(InvalidInput, /multi-valued/);
+    const inner: Criteria = { op: 'or', items: Array.from({ length: 200 }, (_, i) => ({ op: 'cmp', field: 'value', cmp: 'co', value: `zz${i}` }) as Criteria) };
+    expect(await names({ op: 'any', field: 'emails', where: { op: 'or', items: [inner, { op: 'cmp', field: 'value', cmp: 'eq', value: 'ada@acme.com' }] } })).to.deep.equal(['ada@acme.com']);
+    // A group's membership rules (up to 100, checked when written) compile without the limit.
+    const rules = wildcardsCriteria(Array.from({ length: 40 }, (_, i) => `email:zz${i}*`).concat(['email:ada@*']));
+    const compiled = compileCriteria(rules, userFields, { maxSubqueries: Infinity });
+    const rows = await testContext().db('users as u').select('u.user_name').where('u.tenant_id', t.id).whereRaw(compiled.sql, compiled.bindings as never[]);
+    expect(rows.map((r: { user_name: string }) => r.user_name)).to.deep.equal(['ada@acme.com']);
   });
 
   it('rejects unknown attributes, type mismatches and excessive depth', () => {

@@ -24,7 +24,7 @@ async function findDynamicGroupIds(db: Executor, tenantId: string, userId: strin
     for (const g of groups.slice(i, i + DYNAMIC_BATCH)) {
       let compiled;
       try {
-        compiled = compileCriteria(wildcardsCriteria(g.wildcards), userFields);
+        compiled = compileCriteria(wildcardsCriteria(g.wildcards), userFields, { maxSubqueries: Infinity });
       } catch (err) {
         // CASE: a stored rule that no longer compiles includes nobody, rather than failing logins.
         if (err instanceof DomainError) continue;

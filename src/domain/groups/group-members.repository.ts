@@ -24,7 +24,7 @@ export type PeopleScope = 'all' | 'direct';
 export function compileRules(rules: string[]): CompiledSql | null {
   if (!rules.length) return null;
   try {
-    return compileCriteria(wildcardsCriteria(rules), userFields);
+    return compileCriteria(wildcardsCriteria(rules), userFields, { maxSubqueries: Infinity });
   } catch (err) {
     // CASE: a stored rule that no longer compiles includes nobody, rather than failing reads.
     if (err instanceof DomainError) return null;
