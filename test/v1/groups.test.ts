@@ -5,7 +5,7 @@ import supertest from 'supertest';
 import { buildApp } from '../../src/app';
 import type { GroupSummaryRow } from '../../src/domain/directory/directory.repository';
 import { directoryService } from '../../src/domain/directory/directory.service';
-import { LISTED_REMOVALS, MAX_MEMBERS_PER_CHANGE } from '../../src/domain/memberships/membership.service';
+import { LISTED_ADDITIONS, LISTED_REMOVALS, MAX_MEMBERS_PER_CHANGE } from '../../src/domain/memberships/membership.service';
 import { testContext } from '../helpers/context';
 import { newTenant, type TestTenant } from '../helpers/factories';
 import { api, bearer } from '../helpers/http';
@@ -153,6 +153,22 @@ describe('Groups v1: /api/v1/groups', () => {
       expect(removal[0].before?.removed).to.have.length(LISTED_REMOVALS);
       expect(removal[0].before?.removed.every((m) => m.kind === 'user' && m.id !== keep.id)).to.equal(true);
       expect(Number((await db('groups').where({ tenant_id: t.id, id: group.id }).first('member_count')).member_count)).to.equal(1);
+    });
+
+    it(`lists at most ${LISTED_ADDITIONS} added members in the membership.added event, and counts them all`, async () => {
+      const db = testContext().db;
+      const made = (await create({ name: 'Crowd' }).expect(201)).body;
+      const n = LISTED_ADDITIONS + 500;
+      await db.raw(`INSERT INTO users (tenant_id, user_name) SELECT ?, 'crowd-' || i FROM generate_series(1, ?) i`, [t.id, n]);
+      const ids = (await db('users').where({ tenant_id: t.id }).where('user_name', 'like', 'crowd-%').pluck('id')) as string[];
+      const res = await api().put(`/api/v1/groups/${made.groupId}`).set(bearer(admin)).send({ users: ids }).expect(200);
+      expect(res.body.membershipCount).to.equal(n);
+      const reader = await t.token(['audit_read']);
+      const feed = (await api().get('/api/v2/changes?limit=100').set(bearer(reader)).expect(200)).body as { entities: { action: string; after: { added: unknown[]; addedCount?: number } | null }[] };
+      const added = feed.entities.filter((e) => e.action === 'membership.added');
+      expect(added).to.have.length(1);
+      expect(added[0].after?.added).to.have.length(LISTED_ADDITIONS);
+      expect(added[0].after?.addedCount).to.equal(n);
     });
 
     it('answers 400 when the body groupId differs from the path, and changes nothing', async () => {

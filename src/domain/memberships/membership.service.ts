@@ -17,6 +17,13 @@ export const MAX_MEMBERS_PER_CHANGE = 100_000;
 /** Most removed ids a `membership.removed` event of a replace lists (its `removedCount` says how many went). */
 export const LISTED_REMOVALS = 1_000;
 
+/**
+ * Most added members a `membership.added` event lists (its `addedCount` says how many came): a
+ * replace of 50,000 v1 users wrote one 3 MB event, and a change-feed page of such events held
+ * hundreds of MB in memory.
+ */
+export const LISTED_ADDITIONS = 1_000;
+
 export interface MembershipChange {
   added: MemberRef[];
   removed: MemberRef[];
@@ -72,7 +79,8 @@ export function membershipService(db: Db) {
         ];
         if (!added.length) return { added, removed: [], version: group.version };
         const version = await touchGroup(trx, p.tenantId, groupId, added.length);
-        await insertAuditEvent(trx, { tenantId: p.tenantId, ...actorOf(p), action: 'membership.added', resourceType: 'membership', resourceId: groupId, after: { added } });
+        const listed = added.length > LISTED_ADDITIONS ? { added: added.slice(0, LISTED_ADDITIONS), addedCount: added.length } : { added };
+        await insertAuditEvent(trx, { tenantId: p.tenantId, ...actorOf(p), action: 'membership.added', resourceType: 'membership', resourceId: groupId, after: listed });
         return { added, removed: [], version };
       });
     },
