@@ -12,7 +12,7 @@ const connectionCodes = new Set(['57P01', '57P02', '57P03', '08000', '08003', '0
 const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND']);
 /** Messages of pg and Knex for a database that cannot be reached or went away mid-request. */
 const connectionLost =
-  /Knex: Timeout acquiring a connection|Connection terminated|connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect|connect ECONNREFUSED|the database system is (?:shutting down|starting up|in recovery mode)/i;
+  /Knex: Timeout acquiring a connection|Connection terminated|connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect|^timeout expired$|connect ECONNREFUSED|the database system is (?:shutting down|starting up|in recovery mode)/i;
 
 interface PgLikeError {
   code?: string;

@@ -31,6 +31,9 @@ describe('error rendering', () => {
     expect((dup as AlreadyExists).field).to.equal('name');
     expect(translateDbError({ code: '22P02' })).to.be.instanceOf(InvalidInput);
     expect(translateDbError({ code: 'ECONNREFUSED' })).to.be.instanceOf(ServiceUnavailable);
+    // pg's own words when connectionTimeoutMillis passes while connecting (a loaded server): a 503, not a 500.
+    expect(translateDbError(new Error('timeout expired'))).to.be.instanceOf(ServiceUnavailable);
+    expect(translateDbError(new Error('Connection terminated due to connection timeout'))).to.be.instanceOf(ServiceUnavailable);
     const other = new Error('x');
     expect(translateDbError(other)).to.equal(other);
   });
