@@ -82,6 +82,12 @@ describe('SCIM: user lists written as text', () => {
     const sorted = await get(`/Users${qs({ sortBy: 'userName', sortOrder: 'descending' })}`).expect(200);
     expect(sorted.body.Resources.map((d: Doc) => d.id)).to.deep.equal([ids[0], ids[3], ids[1], ids[2]]);
     expect(sorted.body.Resources).to.deep.equal(sorted.body.Resources.map((d: Doc) => all.get(d.id)));
+    // At an offset, the page's groups are read for its rows only (positions first), in the page's order.
+    const deep = await get(`/Users${qs({ sortBy: 'userName', sortOrder: 'descending', startIndex: 2, count: 2 })}`).expect(200);
+    expect(deep.body.Resources).to.deep.equal([all.get(ids[3]), all.get(ids[1])]);
+    const objects = await get(`/Users${qs({ sortBy: 'userName', sortOrder: 'descending', startIndex: 2, count: 2, attributes: 'userName,groups' })}`).expect(200);
+    expect(objects.body.Resources.map((d: Doc) => d.id)).to.deep.equal([ids[3], ids[1]]);
+    expect((objects.body.Resources[0] as { groups: unknown[] }).groups).to.deep.equal((all.get(ids[3]) as { groups: unknown[] }).groups);
     const first = await get('/Users?count=2&cursor=').expect(200);
     expect(first.body.Resources).to.deep.equal([all.get(ids[0]), all.get(ids[1])]);
     const second = await get(`/Users${qs({ count: 2, cursor: first.body.nextCursor })}`).expect(200);

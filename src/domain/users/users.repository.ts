@@ -145,6 +145,7 @@ function namesOneUser(query: UserListQuery): boolean {
  */
 async function findPageRows<R>(db: Executor, tenantId: string, query: UserListQuery, selectList: (string | Knex.Raw)[], groups?: GroupsAggregate): Promise<R[]> {
   if (!query.sortBy && !query.criteria && query.userName === undefined) return plainPageRows<R>(db, tenantId, query, selectList, groups);
+  if (groups && query.offset > 0) return offsetPageRows<R>(db, tenantId, query, selectList, groups);
   const backwards = query.beforeSeq !== undefined;
   const q = filtered(db, tenantId, query).select([...selectList, ...(groups ? [groupsSubquery(db, groups, query.viewer)] : [])]);
   const dir = query.sortOrder === 'desc' ? 'desc' : 'asc';
@@ -154,6 +155,30 @@ async function findPageRows<R>(db: Executor, tenantId: string, query: UserListQu
   if (query.sortBy) q.orderByRaw(`${sortExpression(userFields, query.sortBy)} ${dir} NULLS ${dir === 'desc' ? 'FIRST' : 'LAST'}`);
   q.orderBy('u.seq', backwards ? 'desc' : query.sortBy ? dir : 'asc');
   const rows = await readRows<R>(db, q.offset(query.offset).limit(query.limit), { prepared: namesOneUser(query) });
+  if (backwards) rows.reverse();
+  return rows;
+}
+
+/**
+ * A sorted or filtered page that skips rows (startIndex > 1), with groups: first the page's
+ * positions in its order, then its rows with their groups by position (pageRowsAt), put back in
+ * that order. In one statement the groups subquery of the select list ran for every row the
+ * offset skipped (the probe: 1.2 s for a page 49,000 deep among 50,000 users, most of it that
+ * subquery); now only for the page's. A user deleted between the two is missing from the page.
+ */
+async function offsetPageRows<R>(db: Executor, tenantId: string, query: UserListQuery, selectList: (string | Knex.Raw)[], groups: GroupsAggregate): Promise<R[]> {
+  const backwards = query.beforeSeq !== undefined;
+  const positions = filtered(db, tenantId, query).select('u.seq');
+  const dir = query.sortOrder === 'desc' ? 'desc' : 'asc';
+  if (query.afterSeq !== undefined) positions.where('u.seq', '>', query.afterSeq);
+  if (query.beforeSeq !== undefined) positions.where('u.seq', '<', query.beforeSeq);
+  if (query.sortBy) positions.orderByRaw(`${sortExpression(userFields, query.sortBy)} ${dir} NULLS ${dir === 'desc' ? 'FIRST' : 'LAST'}`);
+  positions.orderBy('u.seq', backwards ? 'desc' : query.sortBy ? dir : 'asc');
+  const seqs = (await readRows<{ seq: string | number }>(db, positions.offset(query.offset).limit(query.limit))).map((r) => String(r.seq));
+  if (!seqs.length) return [];
+  const rows = await readRows<R & { seq: string | number }>(db, pageRowsAt(db, tenantId, seqs, selectList, groups, query.viewer), { prepared: true });
+  const place = new Map(seqs.map((s, i) => [s, i]));
+  rows.sort((a, b) => place.get(String(a.seq))! - place.get(String(b.seq))!);
   if (backwards) rows.reverse();
   return rows;
 }
