@@ -87,7 +87,7 @@ describe('SCIM: user lists written as text', () => {
     expect(deep.body.Resources).to.deep.equal([all.get(ids[3]), all.get(ids[1])]);
     const objects = await get(`/Users${qs({ sortBy: 'userName', sortOrder: 'descending', startIndex: 2, count: 2, attributes: 'userName,groups' })}`).expect(200);
     expect(objects.body.Resources.map((d: Doc) => d.id)).to.deep.equal([ids[3], ids[1]]);
-    expect((objects.body.Resources[0] as { groups: unknown[] }).groups).to.deep.equal((all.get(ids[3]) as { groups: unknown[] }).groups);
+    expect((objects.body.Resources[0] as { groups: unknown[] }).groups).to.deep.equal((all.get(ids[3]) as unknown as { groups: unknown[] }).groups);
     const first = await get('/Users?count=2&cursor=').expect(200);
     expect(first.body.Resources).to.deep.equal([all.get(ids[0]), all.get(ids[1])]);
     const second = await get(`/Users${qs({ count: 2, cursor: first.body.nextCursor })}`).expect(200);
