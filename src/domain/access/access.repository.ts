@@ -2,6 +2,7 @@ import { compileCriteria } from '../../db/criteria-sql';
 import type { Executor } from '../../db/transaction';
 import { DomainError } from '../errors';
 import { wildcardsCriteria } from '../groups/wildcards';
+import { groupsAboveCte } from '../memberships/memberships.repository';
 import { userFields } from '../users/users.fields';
 import type { RightsSpec } from './rights-spec';
 
@@ -53,22 +54,14 @@ function parseUuidArray(value: string[] | string | null): string[] {
 /**
  * Every group the user belongs to: directly, through a dynamic rule, and through nesting (a
  * member of a group is a member of every group that group is in). Cycles are refused on write,
- * and UNION stops at groups already seen. Each step looks up the parents of the groups found so
- * far by member id (LATERAL … OFFSET 0, as wouldCreateCycle does), whatever the planner's statistics.
+ * and UNION stops at groups already seen (the walk: groupsAboveCte).
  */
 export async function findUserGroupIds(db: Executor, tenantId: string, userId: string): Promise<string[]> {
   const dynamic = await findDynamicGroupIds(db, tenantId, userId);
   const result = await db.raw(
-    `WITH RECURSIVE up(id) AS (
-       SELECT group_id FROM group_members WHERE tenant_id = ? AND member_kind = 'user' AND member_id = ?
+    `${groupsAboveCte(`SELECT group_id FROM group_members WHERE tenant_id = ? AND member_kind = 'user' AND member_id = ?
        UNION
-       SELECT unnest(?::uuid[])
-       UNION
-       SELECT gm.group_id FROM up CROSS JOIN LATERAL (
-         SELECT group_id FROM group_members
-          WHERE tenant_id = ? AND member_kind = 'group' AND member_id = up.id OFFSET 0
-       ) gm
-     )
+       SELECT unnest(?::uuid[])`)}
      SELECT id FROM up`,
     [tenantId, userId, dynamic, tenantId],
   );
@@ -218,4 +211,35 @@ export async function findGroupReferrers(db: Executor, tenantId: string, groupId
 export async function detachGroupReferences(db: Executor, tenantId: string, groupId: string): Promise<void> {
   await db('group_acl').where({ tenant_id: tenantId, who_kind: 'group', who_id: groupId }).delete();
   await db('groups').where({ tenant_id: tenantId, owner_group_id: groupId }).update({ owner_group_id: null });
+}
+
+/** What being in a group gives: its own and its ancestors' system rights and object permissions. */
+export interface Conferred {
+  systemRights: RightsSpec[];
+  permissions: { objectType: string; objectId: string; permissions: string[] }[];
+}
+
+/**
+ * The system rights (and, with `withPermissions`, the v1 object permissions) that membership in
+ * a group confers: those of the group and of every group above it, since a member of a group is
+ * a member of the groups it is nested in. One statement (the walk: groupsAboveCte).
+ */
+export async function findConferred(db: Executor, tenantId: string, groupId: string, withPermissions: boolean): Promise<Conferred> {
+  const result = await db.raw(
+    `${groupsAboveCte('SELECT ?::uuid')}
+     SELECT 'rights' AS kind, g.system_rights AS value
+       FROM groups g
+      WHERE g.tenant_id = ? AND g.id IN (SELECT id FROM up) AND g.system_rights <> '{}'::jsonb
+     UNION ALL
+     SELECT 'permissions', jsonb_build_object('objectType', o.object_type, 'objectId', o.object_id, 'permissions', to_jsonb(o.permissions))
+       FROM group_object_permissions o
+      WHERE ? AND o.tenant_id = ? AND o.group_id IN (SELECT id FROM up)`,
+    [groupId, tenantId, tenantId, withPermissions, tenantId],
+  );
+  const rows = result.rows as { kind: string; value: unknown }[];
+  const parse = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
+  return {
+    systemRights: rows.filter((r) => r.kind === 'rights').map((r) => parse(r.value) as RightsSpec),
+    permissions: rows.filter((r) => r.kind === 'permissions').map((r) => parse(r.value) as Conferred['permissions'][number]),
+  };
 }

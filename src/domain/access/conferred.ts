@@ -2,47 +2,8 @@ import type { Executor } from '../../db/transaction';
 import { Forbidden } from '../errors';
 import { findPermissionsOn } from '../permissions/permissions.repository';
 import type { Principal } from '../principal';
-import { findUserGroupIds } from './access.repository';
-import { mergeRightsSpecs, rightsOf, type RightsSpec } from './rights-spec';
-
-/** What being in a group gives: its own and its ancestors' system rights and object permissions. */
-interface Conferred {
-  systemRights: RightsSpec[];
-  permissions: { objectType: string; objectId: string; permissions: string[] }[];
-}
-
-/**
- * The system rights (and, with `withPermissions`, the v1 object permissions) that membership in
- * a group confers: those of the group and of every group above it, since a member of a group is
- * a member of the groups it is nested in. One statement; the walk up looks each level up by
- * member id (LATERAL … OFFSET 0), as findUserGroupIds does.
- */
-async function findConferred(db: Executor, tenantId: string, groupId: string, withPermissions: boolean): Promise<Conferred> {
-  const result = await db.raw(
-    `WITH RECURSIVE up(id) AS (
-       SELECT ?::uuid
-       UNION
-       SELECT gm.group_id FROM up CROSS JOIN LATERAL (
-         SELECT group_id FROM group_members
-          WHERE tenant_id = ? AND member_kind = 'group' AND member_id = up.id OFFSET 0
-       ) gm
-     )
-     SELECT 'rights' AS kind, g.system_rights AS value
-       FROM groups g
-      WHERE g.tenant_id = ? AND g.id IN (SELECT id FROM up) AND g.system_rights <> '{}'::jsonb
-     UNION ALL
-     SELECT 'permissions', jsonb_build_object('objectType', o.object_type, 'objectId', o.object_id, 'permissions', to_jsonb(o.permissions))
-       FROM group_object_permissions o
-      WHERE ? AND o.tenant_id = ? AND o.group_id IN (SELECT id FROM up)`,
-    [groupId, tenantId, tenantId, withPermissions, tenantId],
-  );
-  const rows = result.rows as { kind: string; value: unknown }[];
-  const parse = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
-  return {
-    systemRights: rows.filter((r) => r.kind === 'rights').map((r) => parse(r.value) as RightsSpec),
-    permissions: rows.filter((r) => r.kind === 'permissions').map((r) => parse(r.value) as Conferred['permissions'][number]),
-  };
-}
+import { findConferred, findUserGroupIds } from './access.repository';
+import { mergeRightsSpecs, rightsOf } from './rights-spec';
 
 /**
  * Changing who is in a group (its members, nested groups or membership rules) gives or takes

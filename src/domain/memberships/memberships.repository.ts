@@ -42,27 +42,35 @@ export async function deleteMembers(db: Executor, tenantId: string, groupId: str
 }
 
 /**
- * True when making `candidates` members of `groupId` would close a cycle: one of them is the
- * group itself or a group it is in, directly or through nesting. The walk goes up from the group
- * (trees fan out downwards, so a group has fewer groups above it than a candidate has below) and
- * stops at the first candidate. Each level looks up the parents of the groups found so far by
- * member id (LATERAL, kept apart by OFFSET 0): as a plain join the planner scanned the tenant's
- * group memberships once per level where the table looked small, ~0.4 s per add over a
- * 1,000-deep chain on PGlite. Looking up by member id leaves the planner one sensible index
- * whatever its statistics say about nested groups (findUserGroupIds walks the same way).
+ * `up(id)`: the groups `seed` selects and every group they are in, through nesting, as a
+ * recursive CTE to put before a statement. Its one binding after the seed's own is the tenant id.
+ * Each level looks up the parents of the groups found so far by member id (LATERAL, kept apart by
+ * OFFSET 0): as a plain join the planner scanned the tenant's group memberships once per level
+ * where the table looked small, ~0.4 s per add over a 1,000-deep chain on PGlite. Looking up by
+ * member id leaves the planner one sensible index whatever its statistics say about nested groups.
  */
-export async function wouldCreateCycle(db: Executor, tenantId: string, groupId: string, candidates: string[]): Promise<boolean> {
-  if (!candidates.length) return false;
-  if (candidates.includes(groupId)) return true;
-  const result = await db.raw(
-    `WITH RECURSIVE up(id) AS (
-       SELECT ?::uuid
+export function groupsAboveCte(seed: string): string {
+  return `WITH RECURSIVE up(id) AS (
+       ${seed}
        UNION
        SELECT gm.group_id FROM up CROSS JOIN LATERAL (
          SELECT group_id FROM group_members
           WHERE tenant_id = ? AND member_kind = 'group' AND member_id = up.id OFFSET 0
        ) gm
-     )
+     )`;
+}
+
+/**
+ * True when making `candidates` members of `groupId` would close a cycle: one of them is the
+ * group itself or a group it is in, directly or through nesting. The walk goes up from the group
+ * (trees fan out downwards, so a group has fewer groups above it than a candidate has below,
+ * groupsAboveCte) and stops at the first candidate.
+ */
+export async function wouldCreateCycle(db: Executor, tenantId: string, groupId: string, candidates: string[]): Promise<boolean> {
+  if (!candidates.length) return false;
+  if (candidates.includes(groupId)) return true;
+  const result = await db.raw(
+    `${groupsAboveCte('SELECT ?::uuid')}
      SELECT 1 AS hit FROM up WHERE id = ANY(?::uuid[]) LIMIT 1`,
     [groupId, tenantId, candidates],
   );
