@@ -5,7 +5,7 @@ import { bootstrapAdmin } from './bootstrap';
 import { ConfigError, loadConfig } from './config';
 import { buildDeps } from './container';
 import { createDb, knexLog } from './db/knex';
-import { migrateLatest } from './db/migrate';
+import { assertSchemaCurrent, migrateLatest, SchemaBehindError } from './db/migrate';
 import { createLogger } from './logger';
 import { createMetricsServer } from './ops/metrics-server';
 import { applyHeapGrowingPercent } from './ops/heap';
@@ -20,6 +20,7 @@ async function main(): Promise<void> {
   knexLog.warn = (message) => logger.warn({ knex: message }, 'knex warning');
   const db = createDb(config.db);
   if (config.migrateOnStart) await migrateLatest(config.db, db, logger);
+  else await assertSchemaCurrent(db);
   const deps = buildDeps(config, db);
   if (config.bootstrapAdmin) {
     const created = await bootstrapAdmin(db, deps.services);
@@ -97,6 +98,8 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   if (err instanceof ConfigError) {
     process.stderr.write(`configuration error: ${err.message}\n`);
+  } else if (err instanceof SchemaBehindError) {
+    process.stderr.write(`roster failed to start: ${err.message}\n`);
   } else {
     process.stderr.write(`roster failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   }

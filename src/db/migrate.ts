@@ -1,6 +1,7 @@
+import fs from 'node:fs';
 import type { Logger } from 'pino';
 import type { DbConfig } from '../config';
-import { createDb, type Db } from './knex';
+import { createDb, migrationsDir, type Db } from './knex';
 
 /**
  * Runs the pending migrations (MIGRATE_ON_START). On PostgreSQL with a statement timeout they run
@@ -17,3 +18,37 @@ export async function migrateLatest(dbConfig: DbConfig, db: Db, logger: Pick<Log
     if (migrator !== db) await migrator.destroy();
   }
 }
+
+/** A migration file's name without its extension: `.ts` under ts-node, `.js` once compiled. */
+const stem = (name: string): string => name.replace(/\.(?:ts|js)$/, '');
+
+/**
+ * The migrations of this build that the database has not run, by name (extension aside, so a
+ * database migrated by the compiled build and one migrated under ts-node read the same). Reads
+ * only: unlike Knex's own `migrate.list()`, it creates no table on a database never migrated.
+ */
+export async function pendingMigrations(db: Db): Promise<string[]> {
+  const files = fs
+    .readdirSync(migrationsDir)
+    .filter((f) => /\.(?:ts|js)$/.test(f) && !f.endsWith('.d.ts'))
+    .map(stem)
+    .sort();
+  const done = (await db.schema.hasTable('knex_migrations')) ? new Set(((await db('knex_migrations').pluck('name')) as string[]).map(stem)) : new Set<string>();
+  return files.filter((f) => !done.has(f));
+}
+
+/**
+ * Refuses to serve from a database whose schema is behind this build (MIGRATE_ON_START off and
+ * `npm run migrate` not run): every request would otherwise be a 500 about a missing table or column.
+ */
+export async function assertSchemaCurrent(db: Db): Promise<void> {
+  const pending = await pendingMigrations(db);
+  if (pending.length) {
+    throw new SchemaBehindError(
+      `the database schema is behind this build: ${pending.length} migration${pending.length === 1 ? '' : 's'} pending (${pending[0]}${pending.length > 1 ? ', …' : ''}). ` +
+        'Run `npm run migrate` (on Heroku the release phase does), or set MIGRATE_ON_START=1.',
+    );
+  }
+}
+
+export class SchemaBehindError extends Error {}

@@ -1,0 +1,60 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { createDb, migrationsDir } from '../../src/db/knex';
+import { pendingMigrations } from '../../src/db/migrate';
+import { testContext } from '../helpers/context';
+
+const root = path.resolve(__dirname, '..', '..');
+
+function runServer(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/server.ts'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // A server that started would keep running: stop it so the test fails on its exit code.
+    const kill = setTimeout(() => child.kill('SIGKILL'), 50_000);
+    child.on('exit', (code) => {
+      clearTimeout(kill);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+describe('ops: start-up on a database whose schema is behind the build', function () {
+  this.timeout(120_000);
+  const migrations = fs.readdirSync(migrationsDir).filter((f) => f.endsWith('.ts'));
+
+  it('pendingMigrations: none on the migrated database, all on a new one, and it creates nothing', async () => {
+    expect(await pendingMigrations(testContext().db)).to.deep.equal([]);
+    const fresh = createDb({ kind: 'pglite', dir: 'memory://', vacuumIntervalSeconds: 0 });
+    try {
+      const pending = await pendingMigrations(fresh);
+      expect(pending).to.have.length(migrations.length);
+      expect(pending[0]).to.equal(migrations.sort()[0].replace(/\.ts$/, ''));
+      expect(await fresh.schema.hasTable('knex_migrations')).to.equal(false);
+      await fresh.migrate.latest();
+      expect(await pendingMigrations(fresh)).to.deep.equal([]);
+    } finally {
+      await fresh.destroy();
+    }
+  });
+
+  it('the server refuses to start (exit 1) and says to run the migrations, instead of answering 500s', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roster-unmigrated-'));
+    try {
+      const { code, stderr } = await runServer({ PGLITE_DIR: dir, MIGRATE_ON_START: '0' });
+      expect(code, stderr).to.equal(1);
+      expect(stderr).to.match(/schema is behind this build: \d+ migrations pending \(20261123100000_create_extensions, …\)/);
+      expect(stderr).to.match(/npm run migrate/);
+      expect(stderr).not.to.match(/\n\s+at /); // a message, not a stack trace
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
