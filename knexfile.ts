@@ -1,9 +1,9 @@
 import { loadConfig } from './src/config';
-import { knexConfig } from './src/db/knex';
+import { knexConfig, withoutStatementTimeout } from './src/db/knex';
 
 /**
  * Knex CLI configuration, built from the same validated config the service uses; migrations
  * run without the service's statement timeout (an index build may take longer).
  */
 const { db } = loadConfig();
-module.exports = knexConfig(db.kind === 'postgres' ? { ...db, statementTimeoutMs: 0 } : db);
+module.exports = knexConfig(withoutStatementTimeout(db));

@@ -12,8 +12,9 @@ export type DbConfig =
       /** Keep the hot fixed-shape statements prepared per connection (PG_PREPARED_STATEMENTS). */
       preparedStatements: boolean;
       /**
-       * statement_timeout of the service's connections, in ms (PG_STATEMENT_TIMEOUT_MS); 0: the
-       * server's or role's own setting. Migrations run without it.
+       * statement_timeout of the service's connections, in ms (PG_STATEMENT_TIMEOUT_MS, default
+       * DEFAULT_STATEMENT_TIMEOUT_MS); 0: the server's or role's own setting. Migrations and the
+       * operator commands run without it.
        */
       statementTimeoutMs: number;
     }
@@ -188,6 +189,14 @@ function opsConfig(env: Env): OpsConfig {
   });
 }
 
+/**
+ * No statement of a request runs longer than this by default: Heroku's router gives up on a
+ * request after 30 s, and a statement that outlives its client (nothing cancels it on disconnect)
+ * would otherwise run on for as long as it takes. Roster's biggest single statements take about a
+ * second (replacing or deleting a million memberships, reading a million member names).
+ */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 function logLevel(env: Env): string {
@@ -206,7 +215,7 @@ export function loadConfig(env: Env = process.env): Config {
         ssl: wantsSsl(env, url),
         poolMax: int(env, 'PGPOOL_MAX', 10, 1, 200),
         preparedStatements: bool(env, 'PG_PREPARED_STATEMENTS', true),
-        statementTimeoutMs: int(env, 'PG_STATEMENT_TIMEOUT_MS', 0, 0, 86_400_000),
+        statementTimeoutMs: int(env, 'PG_STATEMENT_TIMEOUT_MS', DEFAULT_STATEMENT_TIMEOUT_MS, 0, 86_400_000),
       }
     : { kind: 'pglite', dir: env.PGLITE_DIR || './data', vacuumIntervalSeconds: int(env, 'PGLITE_VACUUM_INTERVAL_SECONDS', 60, 0, 86_400) };
   const production = env.NODE_ENV === 'production';

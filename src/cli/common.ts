@@ -5,7 +5,7 @@
  */
 import { ConfigError, loadConfig } from '../config';
 import { buildServices, type Services } from '../container';
-import { createDb } from '../db/knex';
+import { createDb, withoutStatementTimeout } from '../db/knex';
 import { translateDbError } from '../db/pg-errors';
 import { DomainError, NotFound, ServiceUnavailable } from '../domain/errors';
 
@@ -24,11 +24,12 @@ Exit codes: 0 done; 1 refused (unknown tenant, bad value, configuration or datab
 
 /**
  * Opens the configured database (migrating the embedded one), runs fn with the services, and
- * always closes the database afterwards.
+ * always closes the database afterwards. Without the service's statement timeout, which bounds a
+ * request, not an operator's deletion of a tenant with a million users.
  */
 export async function withServices<T>(fn: (services: Services) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const db = createDb(config.db);
+  const db = createDb(withoutStatementTimeout(config.db));
   try {
     if (config.db.kind === 'pglite') await db.migrate.latest();
     return await fn(buildServices(db, { oauthTokenTtlSeconds: config.oauthTokenTtlSeconds }));

@@ -84,6 +84,14 @@ export function knexConfig(db: DbConfig): Knex.Config {
   } as Knex.Config;
 }
 
+/**
+ * The same database without the service's statement timeout: for migrations (an index build may
+ * take longer than any request should) and the operator commands.
+ */
+export function withoutStatementTimeout(db: DbConfig): DbConfig {
+  return db.kind === 'postgres' ? { ...db, statementTimeoutMs: 0 } : db;
+}
+
 /** Opens the database; the caller owns it and must destroy it. */
 export function createDb(db: DbConfig): Db {
   return knex(knexConfig(db));

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { buildApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import { buildDeps } from '../../src/container';
-import { createDb, knexConfig, type Db } from '../../src/db/knex';
+import { createDb, knexConfig, withoutStatementTimeout, type Db } from '../../src/db/knex';
 import { migrateLatest } from '../../src/db/migrate';
 import { translateDbError } from '../../src/db/pg-errors';
 import { ServiceUnavailable } from '../../src/domain/errors';
@@ -14,13 +14,16 @@ import { newTenant } from '../helpers/factories';
 import { bearer } from '../helpers/http';
 
 describe('robustness: statement timeout (PG_STATEMENT_TIMEOUT_MS)', () => {
-  it('is read from the environment (0, the server\'s own setting, by default) and set on the service\'s connections only', () => {
+  it('is read from the environment (30 s by default, 0: the server\'s own setting) and set on the service\'s connections only', () => {
     const url = 'postgres://postgres@127.0.0.1:5432/x';
-    expect(loadConfig({ DATABASE_URL: url }).db).to.include({ statementTimeoutMs: 0 });
-    const db = loadConfig({ DATABASE_URL: url, PG_STATEMENT_TIMEOUT_MS: '30000' }).db;
-    expect(db).to.include({ statementTimeoutMs: 30_000 });
-    expect(knexConfig(db).connection).to.include({ statement_timeout: 30_000 });
-    expect(knexConfig(loadConfig({ DATABASE_URL: url }).db).connection).to.not.have.property('statement_timeout');
+    expect(loadConfig({ DATABASE_URL: url }).db).to.include({ statementTimeoutMs: 30_000 });
+    expect(knexConfig(loadConfig({ DATABASE_URL: url }).db).connection).to.include({ statement_timeout: 30_000 });
+    const db = loadConfig({ DATABASE_URL: url, PG_STATEMENT_TIMEOUT_MS: '5000' }).db;
+    expect(db).to.include({ statementTimeoutMs: 5_000 });
+    expect(knexConfig(db).connection).to.include({ statement_timeout: 5_000 });
+    expect(knexConfig(loadConfig({ DATABASE_URL: url, PG_STATEMENT_TIMEOUT_MS: '0' }).db).connection).to.not.have.property('statement_timeout');
+    // Migrations (`npm run migrate`) and the operator commands open the database without it.
+    expect(knexConfig(withoutStatementTimeout(db)).connection).to.not.have.property('statement_timeout');
     expect(() => loadConfig({ DATABASE_URL: url, PG_STATEMENT_TIMEOUT_MS: '-1' })).to.throw(/PG_STATEMENT_TIMEOUT_MS/);
   });
 
@@ -100,8 +103,9 @@ describe('robustness: statement timeout (PG_STATEMENT_TIMEOUT_MS)', () => {
       expect((await testContext().db.raw('SHOW jit')).rows).to.deep.equal([{ jit: 'off' }]);
     });
 
-    it('sets it on each connection', async () => {
+    it('sets it on each connection, 30 s unless configured', async () => {
       expect((await db!.raw('SHOW statement_timeout')).rows[0].statement_timeout).to.equal('20ms');
+      expect((await testContext().db.raw('SHOW statement_timeout')).rows[0].statement_timeout).to.equal('30s');
     });
 
     it('answers a statement that runs past it with 503 + Retry-After in the dialect\'s shape, not 500', async () => {
