@@ -7,7 +7,6 @@ import { enforceSecurity } from './auth/require-rights';
 import type { Deps } from './container';
 import { defaultErrorHandler } from './http/common/default-errors';
 import { NotFound } from './domain/errors';
-import { tokenAdminService } from './domain/tokens/token-admin.service';
 import { tokenRuntimeOf } from './domain/tokens/token-runtime';
 import { changesRouter } from './http/changes/router';
 import { cors, securityHeaders } from './http/common/hardening';
@@ -148,7 +147,7 @@ export function buildApp(deps: Deps, logger: Logger, ops: Ops = createOps(deps))
     res.type(contentType).send(body);
   });
   app.use('/api/v2/changes', changesRouter(ops.changes));
-  app.use('/api/v2/tokens', tokensRouter(tokenAdminService(db, config.oauthTokenTtlSeconds)));
+  app.use('/api/v2/tokens', tokensRouter(services.tokenAdmin));
   app.use('/api/v2', v2Router(services));
   app.use('/v2', v2UuidRouter(services));
   app.use('/api/v1/groups', v1GroupsRouter(deps));

@@ -5,6 +5,7 @@ import { groupDirectoryService } from './domain/memberships/group-directory.serv
 import { membershipService } from './domain/memberships/membership.service';
 import { oauthService } from './domain/oauth/oauth.service';
 import { tenantsService } from './domain/tenants/tenants.service';
+import { tokenAdminService } from './domain/tokens/token-admin.service';
 import { tokensService } from './domain/tokens/tokens.service';
 import { usersService } from './domain/users/users.service';
 
@@ -14,6 +15,8 @@ export function buildServices(db: Db, opts: { oauthTokenTtlSeconds?: number } = 
     oauth: oauthService(db, opts.oauthTokenTtlSeconds ?? 3600),
     tenants: tenantsService(db),
     tokens: tokensService(db),
+    /** Token lifecycle with audit events: `/api/v2/tokens` and the `token` command. */
+    tokenAdmin: tokenAdminService(db, opts.oauthTokenTtlSeconds ?? 3600),
     groups: groupsService(db),
     users: usersService(db),
     memberships: membershipService(db),

@@ -5,9 +5,9 @@
  */
 import { parseArgs } from 'node:util';
 import type { Services } from '../container';
-import { InvalidInput } from '../domain/errors';
+import { InvalidInput, NotFound } from '../domain/errors';
 import { isUuid } from '../domain/ids';
-import type { Principal } from '../domain/principal';
+import { operatorIn } from '../domain/principal';
 import { RIGHTS } from '../domain/rights';
 import type { Tenant } from '../domain/tenants/tenants.service';
 import { parseDuration } from '../domain/tokens/token';
@@ -100,11 +100,11 @@ async function create(args: string[]): Promise<void> {
 
   const { token, record, tenant } = await withServices(async (s) => {
     const tenant = await resolveTenant(s, values.tenant);
-    if (userId !== undefined) {
-      const operator: Principal = { tenantId: tenant.id, tokenId: '', rights: new Set() };
-      await s.users.getUser(operator, userId);
-    }
-    return { tenant, ...(await s.tokens.issueToken({ tenantId: tenant.id, name, rights, userId, expiresInMs })) };
+    const operator = operatorIn(tenant.id, RIGHTS);
+    if (userId !== undefined) await s.users.getUser(operator, userId);
+    const expiresInSeconds = expiresInMs === undefined ? undefined : expiresInMs / 1000;
+    const { record, secret } = await s.tokenAdmin.createToken(operator, { kind: 'token', name, rights, userId, expiresInSeconds });
+    return { tenant, record, token: secret };
   });
   info(
     `created token id=${record.id} tenant=${tenant.name} name=${record.name} rights=${record.rights.join(',')}` +
@@ -167,13 +167,26 @@ async function revoke(args: string[]): Promise<void> {
   if (id !== undefined && name !== undefined) throw new UsageError('give either --id or --name, not both');
   if (id !== undefined && !isUuid(id)) throw new UsageError(`--id must be a token id (a UUID), got "${id}"`);
 
+  // Tokens and OAuth clients are revoked as their tenant's administrators revoke them (with a
+  // `token.revoked` event in the change feed); anything else matching (a session, an access
+  // token) is revoked as before.
   const count = await withServices(async (s) => {
+    const revokeManaged = async (tenantId: string, ids: string[]) => {
+      for (const one of ids) await s.tokenAdmin.revokeToken(operatorIn(tenantId, RIGHTS), one);
+      return ids.length;
+    };
     if (id !== undefined) {
       const tenantId = values.tenant === undefined ? undefined : (await s.tenants.getTenant(values.tenant)).id;
+      const owner = await s.tokenAdmin.ownerOf(id);
+      if (owner && (tenantId === undefined || owner.tenantId === tenantId)) {
+        // A revoked client's leftover access tokens go too; only a live one counts as revoked now.
+        await s.tokenAdmin.revokeToken(operatorIn(owner.tenantId, RIGHTS), id);
+        return owner.live ? 1 : 0;
+      }
       return s.tokens.revokeToken({ id, tenantId });
     }
     const tenant = await resolveTenant(s, values.tenant);
-    return s.tokens.revokeToken({ tenantId: tenant.id, name });
+    return (await revokeManaged(tenant.id, await s.tokenAdmin.liveIdsNamed(tenant.id, name as string))) + (await s.tokens.revokeToken({ tenantId: tenant.id, name }));
   });
   out(`revoked=${count}`);
   if (count === 0) info('no live token matched');
@@ -195,7 +208,8 @@ async function clientCreate(args: string[]): Promise<void> {
   if (!rights.length) throw new UsageError(`client create needs --rights (one or more of: ${RIGHTS.join(', ')}, or "all")`);
   const { clientId, clientSecret, tenant } = await withServices(async (s) => {
     const tenant = await resolveTenant(s, values.tenant);
-    return { tenant, ...(await s.oauth.createClient(tenant.id, name, rights)) };
+    const { record, secret } = await s.tokenAdmin.createToken(operatorIn(tenant.id, RIGHTS), { kind: 'oauth_client', name, rights });
+    return { tenant, clientId: record.id, clientSecret: secret };
   });
   info(`created OAuth client tenant=${tenant.name} name=${name} (token endpoint: POST /oauth/token, grant_type=client_credentials)`);
   out(`client_id=${clientId}`);
@@ -230,7 +244,11 @@ async function client(argv: string[]): Promise<void> {
     case 'revoke': {
       const id = clientId('revoke', rest);
       if (!id) return out(HELP);
-      await withServices((s) => s.oauth.revokeClient(id));
+      await withServices(async (s) => {
+        const owner = await s.tokenAdmin.ownerOf(id);
+        if (owner?.kind !== 'oauth_client') throw new NotFound('oauth client', id);
+        await s.tokenAdmin.revokeToken(operatorIn(owner.tenantId, RIGHTS), id);
+      });
       return out(`revoked client_id=${id}`);
     }
     case undefined:

@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import request from 'supertest';
+import { createDb } from '../../src/db/knex';
+import { findAuditEvents } from '../../src/domain/audit/audit.repository';
 import { newTenant, type TestTenant } from '../helpers/factories';
 import { api, bearer } from '../helpers/http';
 import { secondInstance } from './helpers';
@@ -163,5 +165,39 @@ describe('ops: `npm run token -- client …` (OAuth clients from the command lin
     expect((await run('token', ['client', 'rotate', '--id', 'nope'])).code).to.equal(2);
     expect((await run('token', ['client', 'rotate', '--id', id])).code).to.equal(1);
     expect((await run('token', ['client', 'create', '--name', 'x'])).code).to.equal(2);
+  });
+
+  it('writes token.created and token.revoked events with no actor, as the HTTP API writes them with its caller', async () => {
+    const tenant = await run('tenant', ['create', '--name', 'audited']);
+    expect(tenant.code, tenant.stderr).to.equal(0);
+    const tenantId = /id=([0-9a-f-]{36})/.exec(tenant.stdout)?.[1] as string;
+    const created = await run('token', ['create', '--name', 'okta', '--rights', 'scim_provisioning', '--tenant', 'audited']);
+    expect(created.code, created.stderr).to.equal(0);
+    const tokenId = /created token id=([0-9a-f-]{36})/.exec(created.stderr)?.[1] as string;
+    const secret = created.stdout.trim().split('\n').pop() as string;
+    await run('token', ['create', '--name', 'twice', '--rights', 'audit_read', '--tenant', 'audited']);
+    await run('token', ['create', '--name', 'twice', '--rights', 'audit_read', '--tenant', 'audited']);
+    const client = await run('token', ['client', 'create', '--name', 'entra', '--rights', 'scim_provisioning', '--tenant', 'audited']);
+    const clientId = client.stdout.trim().split('\n')[0].slice('client_id='.length);
+
+    expect((await run('token', ['revoke', '--id', tokenId])).stdout.trim()).to.equal('revoked=1');
+    expect((await run('token', ['revoke', '--id', tokenId])).stdout.trim()).to.equal('revoked=0');
+    expect((await run('token', ['revoke', '--name', 'twice', '--tenant', 'audited'])).stdout.trim()).to.equal('revoked=2');
+    expect((await run('token', ['client', 'revoke', '--id', clientId])).code).to.equal(0);
+    expect((await run('token', ['client', 'revoke', '--id', tokenId])).code, 'a token is not a client').to.equal(1);
+
+    const db = createDb({ kind: 'pglite', dir, vacuumIntervalSeconds: 0 });
+    try {
+      const events = await findAuditEvents(db, tenantId);
+      expect(events.map((e) => e.action)).to.deep.equal(['token.created', 'token.created', 'token.created', 'token.created', 'token.revoked', 'token.revoked', 'token.revoked', 'token.revoked']);
+      expect(events.every((e) => e.resource_type === 'token' && e.actor_token_id === null)).to.equal(true);
+      expect(events[0]).to.include({ resource_id: tokenId });
+      expect(events[4]).to.include({ resource_id: tokenId });
+      expect(events[7]).to.include({ resource_id: clientId });
+      expect((events[4].after as { revokedAt: unknown }).revokedAt).to.be.a('string');
+      expect(JSON.stringify(events)).to.not.include(secret);
+    } finally {
+      await db.destroy();
+    }
   });
 });

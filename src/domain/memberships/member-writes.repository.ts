@@ -23,7 +23,7 @@ export interface MemberWriteContext {
   versions?: readonly number[];
   /** Only a public group may be changed here (the caller acts as a user: visibility applies). */
   publicOnly: boolean;
-  actorTokenId: string;
+  actorTokenId: string | null;
   actorUserId: string | null;
 }
 

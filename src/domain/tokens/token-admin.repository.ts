@@ -20,6 +20,17 @@ export async function findManagedToken(db: Executor, tenantId: string, id: strin
   return row ? toRecord(row) : undefined;
 }
 
+/** The tenant and kind of a managed token, whichever tenant it is in (for the operator's `token revoke --id`). */
+export async function findManagedTokenOwner(db: Executor, id: string): Promise<{ tenantId: string; kind: string; live: boolean } | undefined> {
+  const row = await db('api_tokens').select('tenant_id', 'kind', 'revoked_at').where({ id }).whereIn('kind', MANAGED_KINDS).first();
+  return row ? { tenantId: row.tenant_id as string, kind: row.kind as string, live: row.revoked_at === null } : undefined;
+}
+
+/** The live managed tokens of a tenant with a name (for the operator's `token revoke --name`). */
+export async function findLiveManagedTokenIdsByName(db: Executor, tenantId: string, name: string): Promise<string[]> {
+  return db('api_tokens').where({ tenant_id: tenantId, name }).whereIn('kind', MANAGED_KINDS).whereNull('revoked_at').orderBy('created_at').pluck('id');
+}
+
 /** One page of a tenant's managed tokens, oldest first, and how many there are. */
 export async function findManagedTokenPage(db: Executor, tenantId: string, offset: number, limit: number): Promise<{ items: TokenRecord[]; total: number }> {
   const base = () => db('api_tokens').where({ tenant_id: tenantId }).whereIn('kind', MANAGED_KINDS);

@@ -6,7 +6,7 @@ import { isUuid } from '../ids';
 import { oauthService } from '../oauth/oauth.service';
 import { actorOf, type Principal } from '../principal';
 import { tokenAuditView, type TokenRecord } from './token';
-import { findManagedToken, findManagedTokenPage } from './token-admin.repository';
+import { findLiveManagedTokenIdsByName, findManagedToken, findManagedTokenOwner, findManagedTokenPage } from './token-admin.repository';
 import { tokenRuntimeOf } from './token-runtime';
 import { revokeAccessTokensOf, revokeTokens } from './tokens.repository';
 import { tokensService } from './tokens.service';
@@ -23,10 +23,10 @@ export interface NewManagedToken {
 const auditView = tokenAuditView;
 
 /**
- * Token lifecycle for a tenant's administrators (the `admin` right): list, mint and revoke
- * bearer tokens and OAuth clients of the caller's tenant. Secrets are returned once, by create.
- * Every change writes its audit event in the same transaction. `admin` is the tenant's
- * superuser right, so an administrator may grant any right.
+ * Token lifecycle for a tenant's administrators (the `admin` right) and the operator's `token`
+ * command (operatorIn): list, mint and revoke bearer tokens and OAuth clients of the caller's
+ * tenant. Secrets are returned once, by create. Every change writes its audit event in the same
+ * transaction. `admin` is the tenant's superuser right, so an administrator may grant any right.
  */
 export function tokenAdminService(db: Db, oauthTokenTtlSeconds: number) {
   const find = async (p: Principal, id: string, ex: Executor = db, lock = false): Promise<TokenRecord> => {
@@ -40,6 +40,12 @@ export function tokenAdminService(db: Db, oauthTokenTtlSeconds: number) {
   const writeLastUses = () => tokenRuntimeOf(db).usage.flush();
 
   return {
+    /** Which tenant a token or OAuth client is in, and its kind (the operator names tokens by id alone). */
+    ownerOf: (id: string) => (isUuid(id) ? findManagedTokenOwner(db, id) : Promise.resolve(undefined)),
+
+    /** The ids of a tenant's live tokens and clients with a name. */
+    liveIdsNamed: (tenantId: string, name: string) => findLiveManagedTokenIdsByName(db, tenantId, name),
+
     async listTokens(p: Principal, page: { offset: number; limit: number }) {
       await writeLastUses();
       return findManagedTokenPage(db, p.tenantId, page.offset, page.limit);

@@ -8,7 +8,7 @@ import { toUser, type UserRow } from './user-rows';
 export type UserRowInput = Omit<UserChanges, 'password'> & { userName: string; passwordHash?: string | null };
 
 export interface Actor {
-  actorTokenId: string;
+  actorTokenId: string | null;
   actorUserId: string | null;
 }
 
