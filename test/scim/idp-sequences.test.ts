@@ -249,6 +249,18 @@ describe('SCIM: identity provider sequences', () => {
       const capital = await t.scim.get(`/Users?Filter=${encodeURIComponent('userName eq "flagged@contoso.example"')}&Count=1`).expect(200);
       expect(capital.body.totalResults).to.equal(1);
       expectScimError(await t.scim.get('/Users?Count=many'), 400, 'invalidValue');
+      // ... and so are attributes/excludedAttributes on one resource, as on lists.
+      await t.scim.patch(`/Groups/${group.body.id}`, patchOp({ op: 'Add', path: 'members', value: [{ value: user.body.id }] })).expect(204);
+      for (const name of ['ExcludedAttributes', 'excludedattributes']) {
+        const one = await t.scim.get(`/Groups/${group.body.id}?${name}=members`).expect(200);
+        expect(one.body, name).to.not.have.property('members');
+        expect(one.body.displayName).to.equal('Flagged');
+      }
+      const projected = await t.scim.get(`/Users/${user.body.id}?Attributes=userName`).expect(200);
+      expect(Object.keys(projected.body).sort()).to.deep.equal(['id', 'schemas', 'userName']);
+      const patched = await t.scim.patch(`/Groups/${group.body.id}?Attributes=displayName`, patchOp({ op: 'Replace', path: 'displayName', value: 'Flagged 2' })).expect(200);
+      expect(patched.body).to.include({ displayName: 'Flagged 2' });
+      expect(patched.body).to.not.have.property('members');
       await t.scim.delete(`/Groups/${group.body.id}${flag}`).expect(204);
       await t.scim.delete(`/Users/${user.body.id}${flag}`).expect(204);
     });

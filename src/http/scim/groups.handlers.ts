@@ -5,7 +5,7 @@ import type { Group, GroupViewer } from '../../domain/groups/group';
 import type { MemberInput } from '../../domain/memberships/group-directory.service';
 import type { Principal } from '../../domain/principal';
 import { invalidValue } from './errors';
-import { encodeCursor, ifMatch, listParams, notModified, searchRequestParams, type ListParams } from './params';
+import { encodeCursor, ifMatch, listParams, notModified, paramOf, searchRequestParams, type ListParams } from './params';
 import { groupMutationFromPatch, parsePatchRequest } from './patch';
 import { etagOf, listResponse, presentGroup, scimBase } from './present';
 import { coerceResource, project, wants, type JsonObject, type ProjectionPath } from './resource';
@@ -132,7 +132,8 @@ export function groupsHandlers(services: Services) {
       const mutation = groupMutationFromPatch(parsePatchRequest(req.body), id);
       const group = await services.groupDirectory.mutateGroup(p, id, mutation, ifMatch(req));
       // RFC 7644 §3.5.2: 204 unless the client asked for attributes back.
-      if (req.query.attributes === undefined && req.query.excludedAttributes === undefined) {
+      const query = req.query as Record<string, unknown>;
+      if (paramOf(query, 'attributes') === undefined && paramOf(query, 'excludedAttributes') === undefined) {
         res.set('ETag', `W/"${group.version}"`).status(204).end();
         return;
       }

@@ -48,15 +48,19 @@ function decodeCursor(text: string): { afterSeq?: number; beforeSeq?: number } {
   throw new ScimError(400, 'invalidCursor', 'the cursor is not one this service issued');
 }
 
+/** A SCIM parameter by name, whatever its case (`excludedAttributes`, `ExcludedAttributes`, …). */
+export function paramOf(src: Record<string, unknown>, name: string): unknown {
+  const lower = name.toLowerCase();
+  const key = Object.keys(src).find((k) => k.toLowerCase() === lower);
+  return key === undefined ? undefined : src[key];
+}
+
 /**
  * List parameters from a query string or a SearchRequest body (RFC 7644 §3.4.2, §3.4.3):
  * startIndex < 1 is treated as 1, a negative count as 0, counts above MAX_COUNT are clamped.
  */
 export function listParams(src: Record<string, unknown>): ListParams {
-  const get = (name: string) => {
-    const key = Object.keys(src).find((k) => k.toLowerCase() === name.toLowerCase());
-    return key === undefined ? undefined : src[key];
-  };
+  const get = (name: string) => paramOf(src, name);
   const filter = str(get('filter'));
   // CASE: a startIndex beyond any table (1e20) must give an empty page, not a SQL range error.
   const startIndex = Math.min(Number.MAX_SAFE_INTEGER, Math.max(1, integer(get('startIndex'), 'startIndex') ?? 1));

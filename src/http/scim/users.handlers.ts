@@ -5,7 +5,7 @@ import type { GroupViewer } from '../../domain/groups/group';
 import type { Principal } from '../../domain/principal';
 import type { NewUser, User, UserGroupRef, UserListQuery } from '../../domain/users/user';
 import { sendJsonText } from '../common/json-text';
-import { encodeCursor, ifMatch, listParams, notModified, searchRequestParams, type ListParams } from './params';
+import { encodeCursor, ifMatch, listParams, notModified, paramOf, searchRequestParams, type ListParams } from './params';
 import { parsePatchRequest, patchUserDocument, type PatchOperation } from './patch';
 import { etagOf, jsonInner, listResponse, listResponseText, presentUser, presentUserText, scimBase, scimGroupRefTemplate, userDocument, userInput } from './present';
 import { coerceResource, parseAttributeList, project, wants, type JsonObject } from './resource';
@@ -32,9 +32,10 @@ export function patchedUserInput(current: User, ops: PatchOperation[]): NewUser 
   return input;
 }
 
-/** attributes/excludedAttributes of a request (query string). */
+/** attributes/excludedAttributes of a request (query string; names in any case, as on lists). */
 export function projectionOf(req: Request) {
-  return { attributes: parseAttributeList(req.query.attributes), excluded: parseAttributeList(req.query.excludedAttributes) };
+  const query = req.query as Record<string, unknown>;
+  return { attributes: parseAttributeList(paramOf(query, 'attributes')), excluded: parseAttributeList(paramOf(query, 'excludedAttributes')) };
 }
 
 /** Sends one resource with its ETag (and Location on create). */
