@@ -30,7 +30,11 @@ export function authenticate(passport: InstanceType<typeof Passport>, req: Reque
   if (queryToken) req.headers.authorization = `Bearer ${queryToken}`;
   const header = req.headers.authorization;
   if (!header) return Promise.reject(new Unauthenticated('authentication required: send Authorization: Bearer <token>'));
-  if (!/^Bearer\s+\S+$/i.test(header)) return Promise.reject(new Unauthenticated('the Authorization header must be "Bearer <token>"'));
+  const presented = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!presented) return Promise.reject(new Unauthenticated('the Authorization header must be "Bearer <token>"'));
+  // CASE: RFC 6750 allows any number of spaces after "Bearer" (and rate limiting reads it so);
+  // passport-http-bearer splits on one and called the token unknown.
+  if (header.length !== presented[1].length + 7 || header.charCodeAt(6) !== 32) req.headers.authorization = `Bearer ${presented[1]}`;
   return new Promise((resolve, reject) => {
     passport.authenticate('bearer', { session: false }, (err: unknown, principal: Principal | false) => {
       // CASE: authenticate/deauthenticate act on sessions that are not authenticated yet.

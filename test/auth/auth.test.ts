@@ -26,6 +26,14 @@ describe('authentication and rights', () => {
     }
   });
 
+  it('accepts any run of spaces (RFC 6750 §2.1) or a tab after "Bearer", and the scheme in any case', async () => {
+    const token = await t.token(['group_administration']);
+    for (const header of [`Bearer  ${token}`, `Bearer\t${token}`, `bearer ${token}`, `BEARER   ${token}`]) {
+      const res = await api().get('/api/v2/groups').set('Authorization', header);
+      expect(res.status, JSON.stringify(header)).to.equal(200);
+    }
+  });
+
   it('does not accept a token in the query string or the body', async () => {
     const token = await t.token(['group_administration']);
     const viaQuery = await api().get(`/api/v2/groups?access_token=${token}`);
