@@ -137,6 +137,8 @@ describe('SCIM: filters', () => {
   it('filters on enterprise extension attributes by URN and on URN-qualified core attributes', async () => {
     expect(await users(`${ENTERPRISE}:department eq "r&d"`)).to.deep.equal([alice]);
     expect(await users(`${ENTERPRISE}:manager.value eq "${alice}"`)).to.deep.equal([bob]);
+    // Entra ID's "query users by manager" names the complex attribute: its value.
+    expect(await users(`${ENTERPRISE}:manager eq "${alice}"`)).to.deep.equal([bob]);
     expect(await users(`${ENTERPRISE}:employeeNumber pr`)).to.deep.equal([alice]);
     expect(await users(`${USER}:userName eq "carol@example.org"`)).to.deep.equal([carol]);
   });

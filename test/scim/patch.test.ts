@@ -124,6 +124,21 @@ describe('SCIM: PATCH', () => {
       expect(res.body[ENTERPRISE]).to.deep.equal({ manager: { value: boss.id } });
     });
 
+    it('takes an extension attribute named without its URN (older Entra ID mappings) as the extension\'s', async () => {
+      const boss = await newUser();
+      const u = await newUser();
+      const res = await patchUser(u.id, { op: 'Add', path: 'manager', value: [{ $ref: `../Users/${boss.id}`, value: boss.id }] }, { op: 'replace', path: 'department', value: 'Legal' }).expect(200);
+      expect(res.body[ENTERPRISE]).to.deep.equal({ manager: { value: boss.id, $ref: `../Users/${boss.id}` }, department: 'Legal' });
+      expect(res.body.schemas).to.have.members([USER, ENTERPRISE]);
+      const removed = await patchUser(u.id, { op: 'remove', path: 'department' }).expect(200);
+      expect(removed.body[ENTERPRISE]).to.not.have.property('department');
+      const noPath = await patchUser(u.id, { op: 'replace', value: { costCenter: 'CC-9' } }).expect(200);
+      expect(noPath.body[ENTERPRISE]).to.include({ costCenter: 'CC-9' });
+      // A core attribute keeps its name: `title` is the core title, not an extension's.
+      const titled = await patchUser(u.id, { op: 'replace', path: 'title', value: 'Boss' }).expect(200);
+      expect(titled.body.title).to.equal('Boss');
+    });
+
     it('applies no-path add and replace to every attribute of the value, including the extension', async () => {
       const u = await newUser({ name: { givenName: 'A' } });
       const res = await patchUser(u.id, {

@@ -91,5 +91,7 @@ export const userFields: FieldMap = {
   [`${ent}:division`]: json(jsonText(ENTERPRISE_USER, 'division')),
   [`${ent}:department`]: json(jsonText(ENTERPRISE_USER, 'department')),
   [`${ent}:manager.value`]: json(`u.resource->'${ENTERPRISE_USER}'->'manager'->>'value'`, 'string', true),
+  // CASE: Entra ID's "query users by manager" names the complex attribute itself: its value.
+  [`${ent}:manager`]: json(`u.resource->'${ENTERPRISE_USER}'->'manager'->>'value'`, 'string', true),
   [`${ent}:manager.displayname`]: json(`u.resource->'${ENTERPRISE_USER}'->'manager'->>'displayName'`),
 };

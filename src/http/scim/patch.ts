@@ -211,8 +211,14 @@ function resolveTarget(doc: JsonObject, kind: ResourceKind, path: PatchPath, cre
   const { core, extensions } = resourceSchemas[kind];
   let container = doc;
   let defs = core.attributes;
-  if (path.ext) {
-    const ext = extensions.find((e) => e.id === path.ext);
+  // CASE: an extension's attribute without its URN (`manager`, `department`, as older Entra ID
+  // mappings send them) names it when no core attribute has that name: RFC 7644 §3.10 only says
+  // clients SHOULD qualify them, and dropping the change silently lost the manager.
+  const extOf = (name: string) =>
+    findAttr(core.attributes, name) || findAttr(commonAttributes, name) ? undefined : extensions.find((e) => findAttr(e.attributes, name))?.id;
+  const extId = path.ext ?? extOf(path.attr!);
+  if (extId) {
+    const ext = extensions.find((e) => e.id === extId);
     if (!ext) throw invalidPath(`unknown schema "${path.ext}"`);
     const extKey = getKey(doc, ext.id) ?? ext.id;
     if (!isObject(doc[extKey])) {
@@ -222,7 +228,7 @@ function resolveTarget(doc: JsonObject, kind: ResourceKind, path: PatchPath, cre
     container = doc[extKey] as JsonObject;
     defs = ext.attributes;
   }
-  const def = findAttr(defs, path.attr!) ?? (path.ext ? undefined : findAttr(commonAttributes, path.attr!));
+  const def = findAttr(defs, path.attr!) ?? (extId ? undefined : findAttr(commonAttributes, path.attr!));
   if (!def) return null;
   return { container, def, key: getKey(container, def.name) ?? def.name };
 }
