@@ -68,6 +68,15 @@ describe('SCIM: errors and media types', () => {
       expectScimError(res, res.status);
     });
 
+    it('answers 415 naming what to send for a body without a Content-Type or in text/json', async () => {
+      const bare = await api().post('/scim/v2/Users').set(bearer(t.token)).set('Content-Type', '').send(Buffer.from('{"userName":"x"}'));
+      expectScimError(bare, 415);
+      expect(bare.body.detail).to.equal('the request body has no Content-Type: send it as application/json (SCIM: application/scim+json)');
+      const textJson = await api().post('/scim/v2/Users').set(bearer(t.token)).set('Content-Type', 'text/json').send('{"userName":"x"}');
+      expectScimError(textJson, 415);
+      expect(textJson.body.detail).to.match(/^unsupported media type text\/json: send the body as application\/json/);
+    });
+
     it('answers 500 with a SCIM Error and no internals when something unexpected breaks', async () => {
       const users = testContext().deps.services.users as unknown as Record<string, unknown>;
       const original = users.getUser;

@@ -69,7 +69,12 @@ export function normalizeError(err: unknown): DomainError | null {
     case 413:
       return new PayloadTooLarge('the request body is too large');
     case 415:
-      return new UnsupportedMediaType(e.message ?? 'unsupported media type');
+      // CASE: the validator names a missing Content-Type "unsupported media type undefined".
+      return new UnsupportedMediaType(
+        !e.message || /\bundefined$/.test(e.message)
+          ? 'the request body has no Content-Type: send it as application/json (SCIM: application/scim+json)'
+          : `${e.message}: send the body as application/json (SCIM: application/scim+json)`,
+      );
     default:
       return null;
   }
