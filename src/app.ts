@@ -57,6 +57,8 @@ export function buildApp(deps: Deps, logger: Logger, ops: Ops = createOps(deps))
   // Handlers that send JSON text (sendJsonText) hand it to the validator as an object when it checks responses.
   app.set(VALIDATES_RESPONSES, config.validateResponses);
   app.set('query parser', 'simple');
+  // Read by the SCIM presenters (scimBase): absolute URLs on PUBLIC_URL rather than the Host header.
+  if (config.publicUrl) app.locals.publicUrl = config.publicUrl;
   app.set('trust proxy', config.ops.trustProxy);
   app.use(securityHeaders());
   // Answers are about a tenant's identities and are not for shared caches or the browser's disk;

@@ -54,6 +54,11 @@ export interface Config {
    * (HEAP_GROWING_PERCENT; see src/ops/heap.ts); 0: V8's own factor (up to 300%).
    */
   readonly heapGrowingPercent: number;
+  /**
+   * The service's public origin (PUBLIC_URL, e.g. https://roster.example.com): SCIM `Location`,
+   * `meta.location` and `$ref` are built on it; unset, on the request's scheme and Host header.
+   */
+  readonly publicUrl?: string;
   /** Operations: HTTP hardening, rate limits, metrics, audit retention (issue 6). */
   readonly ops: OpsConfig;
 }
@@ -162,6 +167,22 @@ function corsOrigins(env: Env): string[] {
   return list;
 }
 
+/** PUBLIC_URL: an http(s) origin, optionally with a path prefix; no query, no fragment; no trailing slash kept. */
+function publicUrl(env: Env): string | undefined {
+  const raw = (env.PUBLIC_URL ?? '').trim();
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`PUBLIC_URL must be an absolute http(s) URL such as https://roster.example.com, got "${raw}"`);
+  }
+  if (!/^https?:$/.test(url.protocol) || url.search || url.hash || url.username || url.password) {
+    throw new ConfigError(`PUBLIC_URL must be an http(s) URL without query, fragment or credentials, got "${raw}"`);
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
 function redisUrl(env: Env): string | undefined {
   const raw = env.REDIS_URL;
   if (!raw) return undefined;
@@ -231,6 +252,7 @@ export function loadConfig(env: Env = process.env): Config {
     oauthTokenTtlSeconds: int(env, 'OAUTH_TOKEN_TTL_SECONDS', 3600, 60, 86_400),
     tokenCacheTtlSeconds: int(env, 'TOKEN_CACHE_TTL_SECONDS', 30, 0, 3600),
     heapGrowingPercent: int(env, 'HEAP_GROWING_PERCENT', 50, 0, 1000),
+    publicUrl: publicUrl(env),
     ops: opsConfig(env),
   });
 }

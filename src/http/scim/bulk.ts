@@ -6,7 +6,7 @@ import type { VersionCondition } from '../../domain/versions';
 import { invalidSyntax, invalidValue, ScimError, scimErrorOf } from './errors';
 import { membersOf } from './groups.handlers';
 import { groupMutationFromPatch, parsePatchRequest } from './patch';
-import { etagOf, userInput } from './present';
+import { etagOf, scimBase, userInput } from './present';
 import { patchedUserInput } from './users.handlers';
 import { coerceResource, declaresSchema, getKey, isObject, type Json, type JsonObject } from './resource';
 import { SCHEMA } from './schemas';
@@ -250,7 +250,7 @@ export function bulkHandler(services: Services) {
     const created = new Map<string, string>();
     const failed = new Set<string>();
     const results: { index: number; result: BulkResult }[] = [];
-    const base = `${req.protocol}://${req.get('host')}/scim/v2`;
+    const base = scimBase(req);
     let errors = 0;
     let pending = [...ops];
 

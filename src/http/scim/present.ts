@@ -5,9 +5,13 @@ import type { NewUser, User, UserGroupRef, UserText } from '../../domain/users/u
 import type { CoercedResource, Json, JsonObject } from './resource';
 import { SCHEMA } from './schemas';
 
-/** Absolute base URL of the SCIM service for this request (meta.location, $ref). */
+/**
+ * Absolute base URL of the SCIM service (meta.location, $ref, Location): on PUBLIC_URL when it is
+ * set (app.locals.publicUrl), else on the request's scheme and Host header.
+ */
 export function scimBase(req: Request): string {
-  return `${req.protocol}://${req.get('host')}/scim/v2`;
+  const origin = (req.app.locals as { publicUrl?: string }).publicUrl ?? `${req.protocol}://${req.get('host')}`;
+  return `${origin}/scim/v2`;
 }
 
 /** The weak ETag of a version (RFC 7644 §3.14). */
