@@ -131,7 +131,7 @@ describe('chaos: nothing lost under concurrency (4 instances, 200 clients)', fun
           const r = record(`scim patch ${add ? 'add' : 'remove'}`, await call(base(), 'PATCH', `/scim/v2/Groups/${g.id}?excludedAttributes=members`, { token, body: { schemas: [PATCH_OP], Operations: ops }, contentType: 'application/scim+json' }));
           if (r.status === 200 || r.status === 204) {
             member.set(key, add);
-            if (was !== add) count('group.updated');
+            if (was !== add) count(add ? 'membership.added' : 'membership.removed');
           }
         } else if (add) {
           // Groups v2 add with the current version, retried on 409.

@@ -81,6 +81,64 @@ describe('ops: change feed GET /api/v2/changes', () => {
     expect(one.body.nextUri).to.include(`resourceId=${b.id}`);
   });
 
+  it('records member changes made over SCIM as membership events naming the members, as the other dialects do', async () => {
+    const scim = await t.token(['scim_provisioning']);
+    const users = await Promise.all([t.user(), t.user(), t.user()]);
+    const [a, b, c] = users.map((u) => u.id);
+    const send = (method: 'post' | 'patch' | 'put', path: string, body: unknown) =>
+      api()[method](`/scim/v2${path}`).set(bearer(scim)).set('Content-Type', 'application/scim+json').send(body as object);
+    const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+    const patch = (...Operations: unknown[]) => ({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations });
+    const created = await send('post', '/Groups', { schemas: [GROUP], displayName: 'SCIM feed', members: [{ value: a }] }).expect(201);
+    const g = created.body.id as string;
+    const since = (await api().get('/api/v2/changes').query({ resourceId: g }).set(bearer(reader)).expect(200)).body;
+    expect(since.entities.map((e: Change) => [e.action, e.resourceType])).to.deep.equal([
+      ['group.created', 'group'],
+      ['membership.added', 'membership'],
+    ]);
+    expect(since.entities[1].after).to.deep.equal({ added: [{ kind: 'user', id: a }] });
+
+    await send('patch', `/Groups/${g}`, patch({ op: 'add', path: 'members', value: [{ value: b }] })).expect(204); // one statement
+    await send('patch', `/Groups/${g}`, patch({ op: 'remove', path: `members[value eq "${a}"]` })).expect(204); // one statement
+    await send('patch', `/Groups/${g}`, patch({ op: 'replace', path: 'displayName', value: 'SCIM feed 2' }, { op: 'add', path: 'members', value: [{ value: c }] })).expect(204);
+    await send('put', `/Groups/${g}`, { schemas: [GROUP], displayName: 'SCIM feed 2', members: [{ value: a }] }).expect(200);
+    await send('patch', `/Groups/${g}`, patch({ op: 'add', path: 'members', value: [{ value: a }] })).expect(204); // already in: no event
+
+    const next = (await api().get(since.nextUri).set(bearer(reader)).expect(200)).body.entities as Change[];
+    expect(next.map((e) => e.action)).to.deep.equal(['membership.added', 'membership.removed', 'group.updated', 'membership.added', 'membership.removed', 'membership.added']);
+    expect(next.map((e) => [e.before, e.after])).to.deep.include.members([
+      [null, { added: [{ kind: 'user', id: b }] }],
+      [{ removed: [{ kind: 'user', id: a }] }, null],
+      [null, { added: [{ kind: 'user', id: c }] }],
+      [null, { added: [{ kind: 'user', id: a }] }],
+    ]);
+    expect(next[2].after).to.include({ name: 'SCIM feed 2' });
+    expect((next[4].before as { removed: { id: string }[] }).removed.map((r) => r.id).sort()).to.deep.equal([b, c].sort());
+    expect(next.every((e) => e.resourceId === g)).to.equal(true);
+  });
+
+  it('names at most 1,000 members a SCIM change added or removed, and counts them all', async function () {
+    this.timeout(120_000);
+    const scim = await t.token(['scim_provisioning']);
+    const ids = (await testContext().db.raw(
+      `INSERT INTO users (tenant_id, user_name) SELECT ?, 'feed-' || i || '@example.com' FROM generate_series(1, 1200) i RETURNING id`,
+      [t.id],
+    )).rows.map((r: { id: string }) => r.id) as string[];
+    const g = await t.group();
+    const patch = (op: unknown) => ({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [op] });
+    const send = (body: unknown) => api().patch(`/scim/v2/Groups/${g.id}`).set(bearer(scim)).set('Content-Type', 'application/scim+json').send(body as object).expect(204);
+    await send(patch({ op: 'add', path: 'members', value: ids.map((value) => ({ value })) }));
+    await send(patch({ op: 'replace', path: 'members', value: [] }));
+    const events = (await api().get('/api/v2/changes').query({ resourceType: 'membership', resourceId: g.id }).set(bearer(reader)).expect(200)).body.entities as Change[];
+    expect(events.map((e) => e.action)).to.deep.equal(['membership.added', 'membership.removed']);
+    const added = events[0].after as { added: unknown[]; addedCount: number };
+    expect(added.added).to.have.length(1000);
+    expect(added.addedCount).to.equal(1200);
+    const removed = events[1].before as { removed: unknown[]; removedCount: number };
+    expect(removed.removed).to.have.length(1000);
+    expect(removed.removedCount).to.equal(1200);
+  });
+
   it('shows only the caller\'s tenant', async () => {
     const other = await newTenant();
     await other.group();

@@ -22,6 +22,7 @@ import { writeMembers, writeMembersInOneTransaction, type MemberWrite, type Memb
 import { writeLanes, type WriteLanes } from '../write-lanes';
 import { checkLength, MAX_EXTERNAL_ID_LENGTH, MAX_NAME_LENGTH } from '../text-limits';
 import type { MemberKind, MemberRef } from './membership';
+import { ChangedMembers, LISTED_ADDITIONS, LISTED_REMOVALS } from './membership-events';
 import {
   classifyIds,
   deleteMembers,
@@ -148,12 +149,26 @@ export function groupDirectoryService(db: Db) {
   );
 
   /** Applies the membership part; returns rows added minus rows removed, and whether any moved. */
-  async function applyMembers(trx: Executor, p: Principal, group: Group, m: GroupMutation): Promise<{ delta: number; touched: boolean }> {
+  async function applyMembers(
+    trx: Executor,
+    p: Principal,
+    group: Group,
+    m: GroupMutation,
+    changed: { added: ChangedMembers; removed: ChangedMembers } = { added: new ChangedMembers(LISTED_ADDITIONS), removed: new ChangedMembers(LISTED_REMOVALS) },
+  ): Promise<{ delta: number; touched: boolean; added: ChangedMembers; removed: ChangedMembers }> {
     let delta = 0;
     let touched = false;
-    const add = (n: number) => {
+    const count = (n: number) => {
       delta += n;
       touched ||= n !== 0;
+    };
+    const inserted = (kind: MemberKind, ids: string[]) => {
+      changed.added.note(ids.map((id) => ({ kind, id })));
+      count(ids.length);
+    };
+    const deleted = (gone: { count: number; refs: MemberRef[] }) => {
+      changed.removed.note(gone.refs, gone.count - gone.refs.length);
+      count(-gone.count);
     };
     // Kinds are resolved first, so the tenant's hierarchy lock is taken only when groups are
     // being nested (user-only changes, the common case, never wait on it).
@@ -168,31 +183,32 @@ export function groupDirectoryService(db: Db) {
     }
     if (replaceRefs) {
       const refs = replaceRefs;
-      add(-(await deleteMembersExcept(trx, p.tenantId, group.id, refs)));
-      add((await insertMembers(trx, p.tenantId, group.id, 'user', byKind(refs, 'user'))).length);
-      add((await insertMembers(trx, p.tenantId, group.id, 'group', byKind(refs, 'group'))).length);
+      deleted(await deleteMembersExcept(trx, p.tenantId, group.id, refs, changed.removed.room()));
+      inserted('user', await insertMembers(trx, p.tenantId, group.id, 'user', byKind(refs, 'user')));
+      inserted('group', await insertMembers(trx, p.tenantId, group.id, 'group', byKind(refs, 'group')));
     }
     if (m.removeMembersWhere) {
-      add(-(await deleteMembersWhere(trx, p.tenantId, group.id, compileCriteria(m.removeMembersWhere, memberFields))));
+      deleted(await deleteMembersWhere(trx, p.tenantId, group.id, compileCriteria(m.removeMembersWhere, memberFields), changed.removed.room()));
     }
     if (m.removeMembers?.length) {
       const ids = [...new Set(m.removeMembers.filter((x) => isUuid(x.id)).map((x) => x.id.toLowerCase()))];
       for (const kind of ['user', 'group'] as const) {
         const wanted = m.removeMembers.some((x) => x.kind === kind || !x.kind) ? ids : [];
-        add(-(await deleteMembers(trx, p.tenantId, group.id, kind, wanted)).length);
+        const gone = await deleteMembers(trx, p.tenantId, group.id, kind, wanted);
+        deleted({ count: gone.length, refs: gone.map((id) => ({ kind, id })) });
       }
     }
     if (addRefs) {
       const refs = addRefs;
-      add((await insertMembers(trx, p.tenantId, group.id, 'user', byKind(refs, 'user'))).length);
-      add((await insertMembers(trx, p.tenantId, group.id, 'group', byKind(refs, 'group'))).length);
+      inserted('user', await insertMembers(trx, p.tenantId, group.id, 'user', byKind(refs, 'user')));
+      inserted('group', await insertMembers(trx, p.tenantId, group.id, 'group', byKind(refs, 'group')));
     }
     if (m.next) {
-      const after = await applyMembers(trx, p, group, m.next);
+      const after = await applyMembers(trx, p, group, m.next, changed);
       delta += after.delta;
       touched ||= after.touched;
     }
-    return { delta, touched };
+    return { delta, touched, ...changed };
   }
 
   const hasMemberChange = (m: GroupMutation): boolean =>
@@ -304,12 +320,16 @@ export function groupDirectoryService(db: Db) {
       return inTransaction(db, async (trx) => {
         const id = await insertGroup(trx, p.tenantId, input, p.userId ?? null);
         let group = (await findGroupById(trx, p.tenantId, id))!;
+        const event = { tenantId: p.tenantId, ...actorOf(p), resourceId: id };
+        await insertAuditEvent(trx, { ...event, action: 'group.created', resourceType: 'group', after: { name: group.name, externalId: group.externalId } });
         if (members.length) {
-          const { delta } = await applyMembers(trx, p, group, { addMembers: members });
+          const { delta, added } = await applyMembers(trx, p, group, { addMembers: members });
           await setMemberCount(trx, p.tenantId, id, delta, false);
           group = (await findGroupById(trx, p.tenantId, id))!;
+          // Its first members as any later ones: named in a membership.added event (the first
+          // LISTED_ADDITIONS of them), not all in the creation's event.
+          if (added.count) await insertAuditEvent(trx, { ...event, action: 'membership.added', resourceType: 'membership', after: added.payload('added') });
         }
-        await insertAuditEvent(trx, { tenantId: p.tenantId, ...actorOf(p), action: 'group.created', resourceType: 'group', resourceId: id, after: { name: group.name, externalId: group.externalId, members: members.map((m) => m.id) } });
         return group;
       });
     },
@@ -331,20 +351,25 @@ export function groupDirectoryService(db: Db) {
         const current = before as unknown as Record<string, unknown>;
         const changes = Object.fromEntries(Object.entries(m.changes ?? {}).filter(([k, v]) => v !== undefined && !isDeepStrictEqual(v, current[k]))) as GroupChanges;
         const changed = Object.keys(changes).length > 0;
-        const { delta, touched } = hasMemberChange(m) ? await applyMembers(trx, p, before, m) : { delta: 0, touched: false };
+        const members = hasMemberChange(m) ? await applyMembers(trx, p, before, m) : undefined;
+        const touched = members?.touched ?? false;
         if (!changed && !touched) return before;
         if (changed) await updateGroup(trx, p.tenantId, groupId, changes);
-        if (touched) await setMemberCount(trx, p.tenantId, groupId, before.memberCount + delta, !changed);
+        if (touched) await setMemberCount(trx, p.tenantId, groupId, before.memberCount + members!.delta, !changed);
         const after = (await findGroupById(trx, p.tenantId, groupId))!;
-        await insertAuditEvent(trx, {
-          tenantId: p.tenantId,
-          ...actorOf(p),
-          action: 'group.updated',
-          resourceType: 'group',
-          resourceId: groupId,
-          before: { name: before.name, externalId: before.externalId, memberCount: before.memberCount, version: before.version },
-          after: { name: after.name, externalId: after.externalId, memberCount: after.memberCount, version: after.version, changes, memberDelta: delta },
-        });
+        const event = { tenantId: p.tenantId, ...actorOf(p), resourceId: groupId };
+        if (changed) {
+          await insertAuditEvent(trx, {
+            ...event,
+            action: 'group.updated',
+            resourceType: 'group',
+            before: { name: before.name, externalId: before.externalId, memberCount: before.memberCount, version: before.version },
+            after: { name: after.name, externalId: after.externalId, memberCount: after.memberCount, version: after.version, changes },
+          });
+        }
+        // Member changes are recorded as every dialect records them: who went, then who came.
+        if (members?.removed.count) await insertAuditEvent(trx, { ...event, action: 'membership.removed', resourceType: 'membership', before: members.removed.payload('removed') });
+        if (members?.added.count) await insertAuditEvent(trx, { ...event, action: 'membership.added', resourceType: 'membership', after: members.added.payload('added') });
         return after;
       });
     },

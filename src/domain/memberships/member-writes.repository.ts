@@ -4,11 +4,12 @@ import { translateDbError } from '../../db/pg-errors';
 import type { Executor } from '../../db/transaction';
 import type { Group } from '../groups/group';
 import { GROUP_COLUMNS, ownerIdsColumn, toGroup, type GroupRow } from '../groups/group-rows';
+import { LISTED_ADDITIONS, LISTED_REMOVALS } from './membership-events';
 
 /**
  * Membership changes as ONE statement each: lock the group row, check the version condition and
  * that every id is a user of the tenant, insert or delete the membership rows, bump the stored
- * count and version, and append the audit event, returning the group as it is afterwards. No
+ * count and version, and append the membership event, returning the group as it is afterwards. No
  * member is read, whatever the group's size.
  *
  * The statement never reports a domain error itself: when anything is unusual (no such group or
@@ -45,8 +46,16 @@ function lockedGroup(c: MemberWriteContext): CompiledSql {
   };
 }
 
-/** The version bump, the audit event and the group afterwards, given `g`, `ok` and `n(delta)`. */
-function bumpAuditReturn(c: MemberWriteContext): CompiledSql {
+/**
+ * The version bump, the audit event and the group afterwards, given `g`, `ok`, `n(delta)` and the
+ * changed members `chg(kind, id)`: a `membership.added` or `membership.removed` event naming them,
+ * as every dialect's member changes are recorded (the first LISTED_… of them, with their count
+ * when there are more).
+ */
+function bumpAuditReturn(c: MemberWriteContext, change: 'added' | 'removed'): CompiledSql {
+  const listed = change === 'added' ? LISTED_ADDITIONS : LISTED_REMOVALS;
+  const members = `jsonb_build_object('${change}', (SELECT coalesce(jsonb_agg(jsonb_build_object('kind', x.kind, 'id', x.id)), '[]'::jsonb) FROM (SELECT * FROM chg LIMIT ${listed}) x))
+                   || CASE WHEN abs(n.delta) > ${listed} THEN jsonb_build_object('${change}Count', abs(n.delta)) ELSE '{}'::jsonb END`;
   return {
     sql: `upd AS (
             UPDATE groups gg SET member_count = gg.member_count + n.delta, version = gg.version + 1, updated_at = now()
@@ -55,11 +64,8 @@ function bumpAuditReturn(c: MemberWriteContext): CompiledSql {
           ),
           ev AS (
             INSERT INTO audit_events (tenant_id, actor_token_id, actor_user_id, action, resource_type, resource_id, before, after)
-            SELECT ?, ?, ?, 'group.updated', 'group', ?,
-                   jsonb_build_object('name', ok.name, 'externalId', ok.external_id, 'memberCount', ok.member_count, 'version', ok.version),
-                   jsonb_build_object('name', upd.name, 'externalId', upd.external_id, 'memberCount', upd.member_count, 'version', upd.version,
-                                      'changes', '{}'::jsonb, 'memberDelta', n.delta)
-              FROM upd, ok, n
+            SELECT ?, ?, ?, 'membership.${change}', 'membership', ?, ${change === 'removed' ? members : 'NULL'}, ${change === 'added' ? members : 'NULL'}
+              FROM upd, n
           )
           SELECT ${GROUP_COLUMNS.map((c) => `r.${c}`).join(', ')}, n.delta, (SELECT count(*) FROM ok)::int AS ok,
                  ${ownerIdsColumn('r')}
@@ -82,7 +88,7 @@ function resultOf(rows: (GroupRow & { delta: number; ok: number })[]): MemberWri
  */
 function addUsersStatement(c: MemberWriteContext, userIds: string[]): Statement {
   const g = lockedGroup(c);
-  const tail = bumpAuditReturn(c);
+  const tail = bumpAuditReturn(c, 'added');
   const sql = `WITH ${g.sql},
      want AS (SELECT DISTINCT w AS id FROM unnest(?::uuid[]) AS w),
      found AS (
@@ -99,8 +105,9 @@ function addUsersStatement(c: MemberWriteContext, userIds: string[]): Statement 
        INSERT INTO group_members (tenant_id, group_id, member_kind, member_id)
        SELECT ?, ?, 'user', f.id FROM found f WHERE EXISTS (SELECT 1 FROM ok) ORDER BY f.id
        ON CONFLICT DO NOTHING
-       RETURNING 1
+       RETURNING 'user'::text AS kind, member_id AS id
      ),
+     chg AS (SELECT * FROM ins),
      n AS (SELECT count(*)::int AS delta, count(*) > 0 AS touched FROM ins),
      ${tail.sql}`;
   const bindings = [...g.bindings, userIds, c.tenantId, c.versions ?? null, c.versions ?? null, c.tenantId, c.groupId, ...tail.bindings];
@@ -142,7 +149,7 @@ export interface MemberRemoval {
  */
 function removeMembersStatement({ c, ids, kinds, where }: MemberRemoval): Statement {
   const g = lockedGroup(c);
-  const tail = bumpAuditReturn(c);
+  const tail = bumpAuditReturn(c, 'removed');
   return {
     sql: `WITH ${g.sql},
      ok AS (SELECT g.* FROM g WHERE (?::int[] IS NULL OR g.version = ANY(?::int[]))),
@@ -150,8 +157,9 @@ function removeMembersStatement({ c, ids, kinds, where }: MemberRemoval): Statem
        DELETE FROM group_members gm
         WHERE gm.tenant_id = ? AND gm.group_id = ? AND EXISTS (SELECT 1 FROM ok)
           AND ((gm.member_id = ANY(?::uuid[]) AND gm.member_kind = ANY(?::text[])) OR (${where?.sql ?? 'false'}))
-       RETURNING 1
+       RETURNING gm.member_kind AS kind, gm.member_id AS id
      ),
+     chg AS (SELECT * FROM del),
      n AS (SELECT -count(*)::int AS delta, count(*) > 0 AS touched FROM del),
      ${tail.sql}`,
     bindings: [...g.bindings, c.versions ?? null, c.versions ?? null, c.tenantId, c.groupId, ids, kinds, ...(where?.bindings ?? []), ...tail.bindings],

@@ -14,15 +14,9 @@ import { deleteMembers, deleteMembersOfKindExcept, findMemberPage, insertMembers
 /** Most member ids accepted in one request. */
 export const MAX_MEMBERS_PER_CHANGE = 100_000;
 
-/** Most removed ids a `membership.removed` event of a replace lists (its `removedCount` says how many went). */
-export const LISTED_REMOVALS = 1_000;
+import { LISTED_ADDITIONS, LISTED_REMOVALS } from './membership-events';
 
-/**
- * Most added members a `membership.added` event lists (its `addedCount` says how many came): a
- * replace of 50,000 v1 users wrote one 3 MB event, and a change-feed page of such events held
- * hundreds of MB in memory.
- */
-export const LISTED_ADDITIONS = 1_000;
+export { LISTED_ADDITIONS, LISTED_REMOVALS };
 
 export interface MembershipChange {
   added: MemberRef[];

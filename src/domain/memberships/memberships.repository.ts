@@ -144,25 +144,35 @@ export async function deleteMembersOfKindExcept(
   return { count: Number(row.n), ids: row.ids };
 }
 
-/** Deletes the members matching compiled criteria over `gm` (value/type); returns how many. */
-export async function deleteMembersWhere(db: Executor, tenantId: string, groupId: string, where: { sql: string; bindings: unknown[] }): Promise<number> {
+/** How many rows a `gone(member_kind, member_id)` deletion removed, and the first `listed` of them. */
+async function countAndList(db: Executor, deletion: string, bindings: unknown[], listed: number): Promise<{ count: number; refs: MemberRef[] }> {
   const result = await db.raw(
-    `DELETE FROM group_members gm WHERE gm.tenant_id = ? AND gm.group_id = ? AND (${where.sql})`,
-    [tenantId, groupId, ...where.bindings] as never[],
+    `WITH gone AS (${deletion} RETURNING member_kind, member_id)
+     SELECT count(*) AS n,
+            coalesce(jsonb_agg(jsonb_build_object('kind', g.member_kind, 'id', g.member_id)) FILTER (WHERE g.i <= ?), '[]'::jsonb) AS refs
+       FROM (SELECT member_kind, member_id, row_number() OVER () AS i FROM gone) g`,
+    [...bindings, listed] as never[],
   );
-  return result.rowCount ?? 0;
+  const [row] = result.rows as { n: string | number; refs: MemberRef[] | string }[];
+  return { count: Number(row.n), refs: typeof row.refs === 'string' ? (JSON.parse(row.refs) as MemberRef[]) : row.refs };
 }
 
-/** Deletes every member not in `keep` (kind-qualified); returns how many. */
-export async function deleteMembersExcept(db: Executor, tenantId: string, groupId: string, keep: MemberRef[]): Promise<number> {
+/** Deletes the members matching compiled criteria over `gm` (value/type); returns how many, and the first `listed`. */
+export function deleteMembersWhere(db: Executor, tenantId: string, groupId: string, where: { sql: string; bindings: unknown[] }, listed: number): Promise<{ count: number; refs: MemberRef[] }> {
+  return countAndList(db, `DELETE FROM group_members gm WHERE gm.tenant_id = ? AND gm.group_id = ? AND (${where.sql})`, [tenantId, groupId, ...where.bindings], listed);
+}
+
+/** Deletes every member not in `keep` (kind-qualified); returns how many, and the first `listed`. */
+export function deleteMembersExcept(db: Executor, tenantId: string, groupId: string, keep: MemberRef[], listed: number): Promise<{ count: number; refs: MemberRef[] }> {
   const users = keep.filter((m) => m.kind === 'user').map((m) => m.id);
   const groups = keep.filter((m) => m.kind === 'group').map((m) => m.id);
-  const result = await db.raw(
+  return countAndList(
+    db,
     `DELETE FROM group_members WHERE tenant_id = ? AND group_id = ?
         AND NOT ((member_kind = 'user' AND member_id = ANY(?::uuid[])) OR (member_kind = 'group' AND member_id = ANY(?::uuid[])))`,
     [tenantId, groupId, users, groups],
+    listed,
   );
-  return result.rowCount ?? 0;
 }
 
 /** Which of the ids are users and which are groups of the tenant (ids may be of either). */
