@@ -107,7 +107,8 @@ describe('chaos: atomic under SIGKILL', function () {
       const events = Number((await db('audit_events').where({ tenant_id: tenantId, resource_id: g.id }).count({ n: '*' }))[0].n);
       const mine = users.slice(k * 3, k * 3 + 3).map((u) => u.id);
       const state = { externalId: row.external_id, memberCount: row.member_count, members: members.sort(), events };
-      const all = { externalId: `op-${2 * k + 1}`, memberCount: 3, members: [...mine].sort(), events: 1 };
+      // Its events: group.updated (the externalId) and membership.added (the three members).
+      const all = { externalId: `op-${2 * k + 1}`, memberCount: 3, members: [...mine].sort(), events: 2 };
       const none = { externalId: null, memberCount: 0, members: [], events: 0 };
       expect(state, `operation ${2 * k + 1} (group ${g.name}) was torn`).to.deep.oneOf([all, none]);
       if (state.events) applied++;
