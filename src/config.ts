@@ -7,7 +7,11 @@ export type DbConfig =
   | {
       kind: 'postgres';
       url: string;
-      ssl: boolean;
+      /**
+       * TLS to PostgreSQL, as pg takes it: off, or on with or without verifying the server's
+       * certificate (sslRequest). The URL carries no sslmode/ssl: they are read into this.
+       */
+      ssl: false | { rejectUnauthorized: boolean };
       poolMax: number;
       /** Keep the hot fixed-shape statements prepared per connection (PG_PREPARED_STATEMENTS). */
       preparedStatements: boolean;
@@ -117,20 +121,46 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
-/** SSL for PostgreSQL when PGSSLMODE asks for it or the URL carries sslmode/ssl (Heroku). */
-function wantsSsl(env: Env, url: string): boolean {
-  const mode = env.PGSSLMODE;
-  if (mode && /^(require|verify-ca|verify-full|prefer)$/i.test(mode)) return true;
-  if (mode && /^disable$/i.test(mode)) return false;
+/** libpq's sslmode values (and pg's `no-verify`), and what each asks of pg. */
+const SSL_MODES: Record<string, false | { rejectUnauthorized: boolean }> = {
+  disable: false,
+  allow: false,
+  prefer: { rejectUnauthorized: false },
+  require: { rejectUnauthorized: false },
+  'no-verify': { rejectUnauthorized: false },
+  'verify-ca': { rejectUnauthorized: true },
+  'verify-full': { rejectUnauthorized: true },
+};
+
+/**
+ * TLS to PostgreSQL from the URL's `sslmode` (or `ssl=true|false`), else PGSSLMODE, else off, with
+ * libpq's meaning (`require`: encrypted, the certificate not checked, as Heroku Postgres needs;
+ * `verify-ca`/`verify-full`: checked). Both are taken out of the URL: pg lets the URL's own
+ * sslmode override the connection's settings and reads `require` as `verify-full`, which refused
+ * Heroku's self-signed certificate on every connection.
+ */
+export function sslOf(env: Env, raw: string): { url: string; ssl: false | { rejectUnauthorized: boolean } } {
+  let url: URL;
   try {
-    const params = new URL(url).searchParams;
-    const sslmode = params.get('sslmode');
-    if (sslmode) return sslmode !== 'disable';
-    const ssl = params.get('ssl');
-    return ssl === 'true' || ssl === '1';
+    url = new URL(raw);
   } catch {
     throw new ConfigError('DATABASE_URL is not a valid URL');
   }
+  const modeOf = (value: string, from: string) => {
+    const mode = SSL_MODES[value.toLowerCase()];
+    if (mode === undefined) throw new ConfigError(`${from} must be one of ${Object.keys(SSL_MODES).join(', ')}, got "${value}"`);
+    return mode;
+  };
+  const sslmode = url.searchParams.get('sslmode');
+  const sslFlag = url.searchParams.get('ssl');
+  let ssl: false | { rejectUnauthorized: boolean };
+  if (sslmode) ssl = modeOf(sslmode, 'sslmode in DATABASE_URL');
+  else if (sslFlag) ssl = /^(1|true)$/i.test(sslFlag) ? SSL_MODES.require : /^(0|false)$/i.test(sslFlag) ? false : modeOf(sslFlag, 'ssl in DATABASE_URL');
+  else ssl = env.PGSSLMODE ? modeOf(env.PGSSLMODE, 'PGSSLMODE') : false;
+  url.searchParams.delete('sslmode');
+  url.searchParams.delete('ssl');
+  url.searchParams.delete('uselibpqcompat');
+  return { url: url.toString(), ssl };
 }
 
 /** A non-negative decimal (rates may be fractional: 0.2 is one request every 5 s). */
@@ -229,17 +259,22 @@ function logLevel(env: Env): string {
 /** Parses the environment into a Config; throws ConfigError naming the bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const url = env.DATABASE_URL;
+  const production = env.NODE_ENV === 'production';
+  // CASE: a production dyno without its database (the add-on missing, DATABASE_URL empty) would
+  // serve from an embedded database its filesystem forgets, each dyno its own, and print an
+  // admin token into the log drain. The embedded database in production must be asked for.
+  if (!url && production && !env.PGLITE_DIR) {
+    throw new ConfigError('DATABASE_URL is unset with NODE_ENV=production: set it (Heroku: the heroku-postgresql add-on), or set PGLITE_DIR to run the embedded database in production');
+  }
   const db: DbConfig = url
     ? {
         kind: 'postgres',
-        url,
-        ssl: wantsSsl(env, url),
+        ...sslOf(env, url),
         poolMax: int(env, 'PGPOOL_MAX', 10, 1, 200),
         preparedStatements: bool(env, 'PG_PREPARED_STATEMENTS', true),
         statementTimeoutMs: int(env, 'PG_STATEMENT_TIMEOUT_MS', DEFAULT_STATEMENT_TIMEOUT_MS, 0, 86_400_000),
       }
     : { kind: 'pglite', dir: env.PGLITE_DIR || './data', vacuumIntervalSeconds: int(env, 'PGLITE_VACUUM_INTERVAL_SECONDS', 60, 0, 86_400) };
-  const production = env.NODE_ENV === 'production';
   return Object.freeze({
     port: int(env, 'PORT', 3000, 0, 65535),
     db,

@@ -44,7 +44,7 @@ export function knexConfig(db: DbConfig): Knex.Config {
       client: 'pg',
       connection: {
         connectionString: db.url,
-        ssl: db.ssl ? { rejectUnauthorized: false } : false,
+        ssl: db.ssl,
         application_name: 'roster',
         // An unreachable server fails a connection attempt in bounded time (pg waits forever by
         // default), and dead peers are noticed on idle pooled connections.
