@@ -12,6 +12,9 @@ import { applyHeapGrowingPercent } from './ops/heap';
 import { createOps } from './ops/ops';
 import { tokenRuntimeOf } from './domain/tokens/token-runtime';
 
+/** How long, after the grace period, closing the database may take before the process exits anyway. */
+const SHUTDOWN_CLOSE_MS = 5_000;
+
 /** Entry point: config → database (migrate when embedded) → app → listen; SIGTERM drains. */
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -77,6 +80,15 @@ async function main(): Promise<void> {
       for (const s of sockets) s.destroy();
     }, config.shutdownGraceMs);
     force.unref();
+    // CASE: closing the database waits for the statements in flight, and one waiting on a lock
+    // or on a database that stopped answering kept the process alive for minutes after the grace
+    // period (Heroku then kills it). The process ends a little after the grace period whatever
+    // is still running; the database rolls back what did not commit.
+    const deadline = setTimeout(() => {
+      logger.error({ afterMs: config.shutdownGraceMs + SHUTDOWN_CLOSE_MS }, 'shutdown: database work still running after the grace period; exiting without it');
+      process.exit(1);
+    }, config.shutdownGraceMs + SHUTDOWN_CLOSE_MS);
+    deadline.unref();
     const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
     idleSweep.unref();
     metricsServer?.close();

@@ -89,4 +89,42 @@ describe('chaos: graceful shutdown under load', function () {
     process.stdout.write(`      ${outcomes.length} single writes, ${acknowledged.length - bulkOps.length} of them acknowledged, plus the Bulk's ${bulkOps.length}; exit ${exit!.at - sigterm} ms after SIGTERM; ${errors.length} requests sent just before the signal were cut (${[...new Set(errors.map((e) => e.reply.error))]})\n`);
     instance = undefined;
   });
+
+  it('exits a little after the grace period even while a statement waits on a lock, and the waiting write does not land', async () => {
+    const { services, db } = scratch;
+    const tenant = await services.tenants.createTenant('chaos-shutdown-stuck');
+    const { token } = await services.tokens.issueToken({ tenantId: tenant.id, name: 'chaos', rights: ['all'] });
+    const group = await services.groups.createGroup({ tenantId: tenant.id, tokenId: '00000000-0000-0000-0000-000000000000', rights: new Set(['admin']) }, { name: 'stuck' });
+    const stuck = await startInstance(scratch.url, { SHUTDOWN_GRACE_MS: '1000' }, 'stuck');
+    instance = stuck;
+    // Another session holds the group's row: the PATCH's statement waits for it.
+    const holder = await db.client.acquireConnection();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM groups WHERE id = $1 FOR UPDATE', [group.id]);
+      const patch = call(stuck.base, 'PATCH', `/scim/v2/Groups/${group.id}`, {
+        token,
+        body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'displayName', value: 'renamed' }] },
+        contentType: 'application/scim+json',
+        timeoutMs: 60_000,
+      });
+      await sleep(500);
+      const sigterm = Date.now();
+      stuck.kill('SIGTERM');
+      const exit = await Promise.race([stuck.exited, sleep(20_000).then(() => undefined)]);
+      const reply = await patch;
+      expect(exit, `still running 20 s after SIGTERM:\n${stuck.output().slice(-2000)}`).to.not.equal(undefined);
+      expect(exit!.at - sigterm, 'grace 1 s + 5 s to close the database').to.be.within(1000, 8000);
+      expect(exit!.code).to.equal(1);
+      expect(stuck.output()).to.match(/database work still running after the grace period/);
+      expect(reply.status, 'the client was cut, not answered').to.equal(0);
+    } finally {
+      await holder.query('ROLLBACK');
+      await db.client.releaseConnection(holder);
+    }
+    // The process is gone, so its transaction is rolled back: the rename did not land.
+    await sleep(500);
+    expect((await db('groups').where({ id: group.id }).first('name')).name).to.equal('stuck');
+    instance = undefined;
+  });
 });
