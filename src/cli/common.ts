@@ -16,8 +16,8 @@ export class UsageError extends Error {}
 export const DATABASE_HELP = `Database:
   DATABASE_URL set    PostgreSQL (as the service uses it; PGSSLMODE as for the service).
   DATABASE_URL unset  the embedded database in PGLITE_DIR (default ./data); pending migrations
-                      are applied first. The embedded database is single-process: stop the
-                      server while a command runs, or the data directory may be corrupted.
+                      are applied first. The embedded database is single-process: while the
+                      server runs, a command refuses (exit 1); stop the server first.
 
 Exit codes: 0 done; 1 refused (unknown tenant, bad value, configuration or database error);
 2 bad usage.`;

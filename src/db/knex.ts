@@ -7,7 +7,7 @@ import ClientPgLite from 'knex-pglite';
 // The contrib entry point ships ESM types only; its CommonJS build loads fine at run time.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { pg_trgm } = require('@electric-sql/pglite/contrib/pg_trgm') as { pg_trgm: object };
-import type { DbConfig } from '../config';
+import { ConfigError, type DbConfig } from '../config';
 
 export type Db = Knex;
 
@@ -92,7 +92,71 @@ export function withoutStatementTimeout(db: DbConfig): DbConfig {
   return db.kind === 'postgres' ? { ...db, statementTimeoutMs: 0 } : db;
 }
 
-/** Opens the database; the caller owns it and must destroy it. */
+/** Whether a process runs (EPERM: it does, as another user's). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Holds an embedded database's data directory for this process, with a `roster.pid` file in it:
+ * PGlite is single-process, and a second process on the same directory (a second server, or the
+ * CLI while the server runs) lost acknowledged writes or crashed in WASM. A file whose process is
+ * gone is taken over. Returns the release (also run at exit).
+ */
+export function holdDataDir(db: DbConfig): () => void {
+  if (db.kind !== 'pglite' || db.dir === 'memory://') return () => undefined;
+  const dir = path.resolve(projectRoot, db.dir);
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'roster.pid');
+  for (;;) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(fs.readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(holder) && holder > 0 && running(holder)) {
+        const who = holder === process.pid ? 'this process already' : `process ${holder}`;
+        throw new ConfigError(`the embedded database in ${dir} is in use by ${who}: PGlite is single-process, so stop that process first (or use PostgreSQL, DATABASE_URL, for several)`);
+      }
+      fs.rmSync(file, { force: true });
+    }
+  }
+  let held = true;
+  const release = () => {
+    if (!held) return;
+    held = false;
+    process.removeListener('exit', release);
+    if (fs.existsSync(file) && fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.rmSync(file, { force: true });
+  };
+  process.on('exit', release);
+  return release;
+}
+
+/** Opens the database; the caller owns it and must destroy it (which lets go of an embedded one's directory). */
 export function createDb(db: DbConfig): Db {
-  return knex(knexConfig(db));
+  const release = holdDataDir(db);
+  let instance: Db;
+  try {
+    instance = knex(knexConfig(db));
+  } catch (err) {
+    release();
+    throw err;
+  }
+  const destroy = instance.destroy.bind(instance);
+  // Knex defines `destroy` read-only (but configurable).
+  Object.defineProperty(instance, 'destroy', {
+    configurable: true,
+    value: (callback?: (err?: unknown) => void) => {
+      const done = destroy().finally(release);
+      if (callback) done.then(() => callback(), callback);
+      return done;
+    },
+  });
+  return instance;
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { createDb, migrationsDir } from '../../src/db/knex';
+import { createDb, holdDataDir, migrationsDir } from '../../src/db/knex';
 import { pendingMigrations } from '../../src/db/migrate';
 import { testContext } from '../helpers/context';
 
@@ -42,6 +42,41 @@ describe('ops: start-up on a database whose schema is behind the build', functio
       expect(await pendingMigrations(fresh)).to.deep.equal([]);
     } finally {
       await fresh.destroy();
+    }
+  });
+
+  it('an embedded data directory is held by one process at a time (a second server, or the CLI beside it, lost writes)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roster-held-'));
+    const config = { kind: 'pglite' as const, dir, vacuumIntervalSeconds: 0 };
+    try {
+      const first = createDb(config);
+      await first.raw('SELECT 1');
+      expect(fs.readFileSync(path.join(dir, 'roster.pid'), 'utf8')).to.equal(String(process.pid));
+      expect(() => createDb(config)).to.throw(/the embedded database in .* is in use by this process already/);
+      // Another live process holds it: refused, naming it.
+      const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+      try {
+        await first.destroy();
+        expect(fs.existsSync(path.join(dir, 'roster.pid')), 'released by destroy').to.equal(false);
+        fs.writeFileSync(path.join(dir, 'roster.pid'), String(other.pid));
+        expect(() => holdDataDir(config)).to.throw(new RegExp(`in use by process ${other.pid}: PGlite is single-process`));
+        const { code, stderr } = await runServer({ PGLITE_DIR: dir });
+        expect(code, stderr).to.equal(1);
+        expect(stderr).to.match(new RegExp(`configuration error: the embedded database in .* is in use by process ${other.pid}`));
+      } finally {
+        other.kill('SIGKILL');
+        await new Promise((resolve) => other.once('exit', resolve));
+      }
+      // The holder is gone: its file is stale and taken over.
+      const again = createDb(config);
+      try {
+        await again.raw('SELECT 1');
+        expect(fs.readFileSync(path.join(dir, 'roster.pid'), 'utf8')).to.equal(String(process.pid));
+      } finally {
+        await again.destroy();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
