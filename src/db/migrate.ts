@@ -3,20 +3,42 @@ import type { Logger } from 'pino';
 import type { DbConfig } from '../config';
 import { createDb, migrationsDir, type Db } from './knex';
 
+/** The PostgreSQL advisory lock instances hold while they migrate (any constant of our own). */
+export const MIGRATION_LOCK = 0x526f7374; // "Rost"
+
 /**
- * Runs the pending migrations (MIGRATE_ON_START). On PostgreSQL with a statement timeout they run
- * through a connection of their own without it, as `npm run migrate` does (knexfile.ts): an index
- * build on a big table may take longer than any request should.
+ * Runs the pending migrations (MIGRATE_ON_START). On PostgreSQL they run through connections of
+ * their own, without the statement timeout, as `npm run migrate` does (knexfile.ts): an index
+ * build on a big table may take longer than any request should. One instance migrates at a time:
+ * the others wait on an advisory lock, then find nothing left to do. (Two instances starting on a
+ * new database both created Knex's lock table, both failed, and left it holding two rows, which
+ * refused every later migration until someone ran `knex migrate:unlock`.)
  */
 export async function migrateLatest(dbConfig: DbConfig, db: Db, logger: Pick<Logger, 'info'>): Promise<string[]> {
-  const migrator = dbConfig.kind === 'postgres' && dbConfig.statementTimeoutMs > 0 ? createDb({ ...dbConfig, statementTimeoutMs: 0, poolMax: 1 }) : db;
+  if (dbConfig.kind !== 'postgres') return applyLatest(db, logger);
+  const migrator = createDb({ ...dbConfig, statementTimeoutMs: 0, poolMax: 2 });
   try {
-    const [, applied] = (await migrator.migrate.latest()) as [unknown, string[]];
-    if (applied.length) logger.info({ migrations: applied }, 'migrations applied');
-    return applied;
+    // The lock is held by a connection taken out of the pool; the migrations run on the other.
+    const holder = await migrator.client.acquireConnection();
+    try {
+      await holder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      try {
+        return await applyLatest(migrator, logger);
+      } finally {
+        await holder.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      }
+    } finally {
+      await migrator.client.releaseConnection(holder);
+    }
   } finally {
-    if (migrator !== db) await migrator.destroy();
+    await migrator.destroy();
   }
+}
+
+async function applyLatest(db: Db, logger: Pick<Logger, 'info'>): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest()) as [unknown, string[]];
+  if (applied.length) logger.info({ migrations: applied }, 'migrations applied');
+  return applied;
 }
 
 /** A migration file's name without its extension: `.ts` under ts-node, `.js` once compiled. */

@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { createDb, holdDataDir, migrationsDir } from '../../src/db/knex';
-import { pendingMigrations } from '../../src/db/migrate';
+import { migrateLatest, pendingMigrations } from '../../src/db/migrate';
+import { bootstrapAdmin } from '../../src/bootstrap';
+import { buildServices } from '../../src/container';
 import { testContext } from '../helpers/context';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -77,6 +79,35 @@ describe('ops: start-up on a database whose schema is behind the build', functio
       }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('two instances starting together on a new PostgreSQL database: one migrates, the other waits and finds it done; one tenant, one token', async function () {
+    const { config } = testContext();
+    if (config.db.kind !== 'postgres') {
+      // eslint-disable-next-line no-console
+      console.log('      skipped on the embedded database: it is single-process (see the data directory test)');
+      this.skip();
+    }
+    const name = `roster_race_${process.pid}_${Date.now()}`;
+    await testContext().db.raw(`CREATE DATABASE ${name}`);
+    const url = new URL(config.db.url);
+    url.pathname = `/${name}`;
+    const dbConfig = { ...config.db, url: url.toString() };
+    const [a, b] = [createDb(dbConfig), createDb(dbConfig)];
+    try {
+      const applied = await Promise.all([a, b].map((db) => migrateLatest(dbConfig, db, { info: () => undefined })));
+      expect(applied.map((x) => x.length).sort((x, y) => x - y)).to.deep.equal([0, migrations.length]);
+      expect((await a.raw('SELECT count(*)::int AS n FROM knex_migrations_lock')).rows[0].n).to.equal(1);
+      expect(await pendingMigrations(b)).to.deep.equal([]);
+      // Both then bootstrap: one tenant `default`, one admin token, and neither start fails.
+      const made = await Promise.all([a, b].map((db) => bootstrapAdmin(db, buildServices(db))));
+      expect(made.filter(Boolean)).to.have.length(1);
+      expect((await a('tenants').pluck('name')) as string[]).to.deep.equal(['default']);
+    } finally {
+      await a.destroy();
+      await b.destroy();
+      await testContext().db.raw(`DROP DATABASE ${name} WITH (FORCE)`);
     }
   });
 
