@@ -21,6 +21,50 @@ describe('health', () => {
 });
 
 describe('readiness when the database is down', () => {
+  it('a database that does not exist, or refuses the role, is a 503 too (a deployment error, not a 500)', async function () {
+    const server = process.env.TEST_DATABASE_URL;
+    if (!server) {
+      // eslint-disable-next-line no-console
+      console.log('      skipped without TEST_DATABASE_URL: it needs a PostgreSQL server to refuse the database');
+      this.skip();
+    }
+    const { default: pino } = await import('pino');
+    const { buildApp } = await import('../src/app');
+    const { loadConfig } = await import('../src/config');
+    const { buildDeps } = await import('../src/container');
+    const { createDb } = await import('../src/db/knex');
+    const supertest = (await import('supertest')).default;
+    const url = new URL(server!);
+    url.pathname = '/roster_no_such_database';
+    const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: url.toString() });
+    const db = createDb(config.db);
+    try {
+      const app = buildApp(buildDeps(config, db), pino({ level: 'silent' }));
+      await supertest(app).get('/readyz').expect(503);
+      const data = await supertest(app).get('/scim/v2/Users').set('Authorization', 'Bearer rst_x').expect(503);
+      expect(data.body).to.include({ status: '503' });
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('a database without Roster\'s tables is not ready', async () => {
+    const { default: pino } = await import('pino');
+    const { buildApp } = await import('../src/app');
+    const { loadConfig } = await import('../src/config');
+    const { buildDeps } = await import('../src/container');
+    const { createDb } = await import('../src/db/knex');
+    const supertest = (await import('supertest')).default;
+    const config = loadConfig({ NODE_ENV: 'test', PGLITE_DIR: 'memory://' });
+    const db = createDb(config.db);
+    try {
+      const app = buildApp(buildDeps(config, db), pino({ level: 'silent' }));
+      await supertest(app).get('/readyz').expect(503);
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it('GET /readyz answers 503 and a data request answers 503 with Retry-After, not a hang or a 500', async () => {
     const { default: pino } = await import('pino');
     const { buildApp } = await import('../src/app');

@@ -8,8 +8,25 @@ const uniqueConstraints: Record<string, [resource: string, field: string]> = {
   tenants_name_unique: ['tenant', 'name'],
 };
 
-const connectionCodes = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '53300']);
-const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND']);
+// Also a database that does not exist (3D000) or refuses the role (28000, 28P01): a deployment's
+// misconfiguration, not the client's fault, and no 500 either.
+const connectionCodes = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '53300', '3D000', '28000', '28P01']);
+const networkCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  // TLS: the server's certificate refused (PGSSLMODE=verify-*) or TLS not offered.
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 /** Messages of pg and Knex for a database that cannot be reached or went away mid-request. */
 const connectionLost =
   /Knex: Timeout acquiring a connection|Connection terminated|connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect|^timeout expired$|connect ECONNREFUSED|the database system is (?:shutting down|starting up|in recovery mode)/i;
