@@ -3,6 +3,8 @@
  * frozen typed object. Nothing else in the code reads process.env.
  */
 
+import { isIP } from 'node:net';
+
 export type DbConfig =
   | {
       kind: 'postgres';
@@ -184,7 +186,19 @@ function trustProxy(env: Env): boolean | number | string[] {
   if (/^(true|yes|on)$/i.test(raw)) return true;
   if (/^\d+$/.test(raw)) return int(env, 'TRUST_PROXY', 0, 0, 100);
   const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
-  if (!list.every((s) => /^[0-9A-Za-z.:/_-]+$/.test(s))) throw new ConfigError(`TRUST_PROXY must be true, false, a hop count or addresses/subnets, got "${raw}"`);
+  // What Express (proxy-addr) accepts: its named ranges, addresses and address/prefix subnets.
+  const valid = (s: string) => {
+    if (['loopback', 'linklocal', 'uniquelocal'].includes(s)) return true;
+    const [address, prefix, extra] = s.split('/');
+    const kind = isIP(address);
+    if (!kind || extra !== undefined) return false;
+    if (prefix === undefined) return true;
+    return /^\d{1,3}$/.test(prefix) ? Number(prefix) <= (kind === 4 ? 32 : 128) : kind === 4 && isIP(prefix) === 4;
+  };
+  const bad = list.find((s) => !valid(s));
+  if (bad !== undefined) {
+    throw new ConfigError(`TRUST_PROXY must be true, false, a hop count, or addresses/subnets (loopback, 10.0.0.0/8, ...), got "${bad}"`);
+  }
   return list;
 }
 
@@ -275,8 +289,11 @@ export function loadConfig(env: Env = process.env): Config {
         statementTimeoutMs: int(env, 'PG_STATEMENT_TIMEOUT_MS', DEFAULT_STATEMENT_TIMEOUT_MS, 0, 86_400_000),
       }
     : { kind: 'pglite', dir: env.PGLITE_DIR || './data', vacuumIntervalSeconds: int(env, 'PGLITE_VACUUM_INTERVAL_SECONDS', 60, 0, 86_400) };
+  const port = int(env, 'PORT', 3000, 0, 65535);
+  const ops = opsConfig(env);
+  if (port !== 0 && ops.metricsPort === port) throw new ConfigError(`METRICS_PORT must differ from PORT (both ${port})`);
   return Object.freeze({
-    port: int(env, 'PORT', 3000, 0, 65535),
+    port,
     db,
     logLevel: logLevel(env),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 2 * 1024 * 1024, 1024, 64 * 1024 * 1024),
@@ -288,6 +305,6 @@ export function loadConfig(env: Env = process.env): Config {
     tokenCacheTtlSeconds: int(env, 'TOKEN_CACHE_TTL_SECONDS', 30, 0, 3600),
     heapGrowingPercent: int(env, 'HEAP_GROWING_PERCENT', 50, 0, 1000),
     publicUrl: publicUrl(env),
-    ops: opsConfig(env),
+    ops,
   });
 }

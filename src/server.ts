@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { buildApp } from './app';
 import { createAppServer } from './http/common/app-server';
@@ -14,6 +15,22 @@ import { tokenRuntimeOf } from './domain/tokens/token-runtime';
 
 /** How long, after the grace period, closing the database may take before the process exits anyway. */
 const SHUTDOWN_CLOSE_MS = 5_000;
+
+/** Listens, or fails with one line naming the variable when the port is taken or not allowed. */
+function listenOn(server: Server, port: number, name: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const failed = (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') reject(new ConfigError(`${name} ${port} is already in use by another process`));
+      else if (err.code === 'EACCES') reject(new ConfigError(`${name} ${port} needs privileges this process does not have`));
+      else reject(err);
+    };
+    server.once('error', failed);
+    server.listen(port, () => {
+      server.removeListener('error', failed);
+      resolve();
+    });
+  });
+}
 
 /** Entry point: config → database (migrate when embedded) → app → listen; SIGTERM drains. */
 async function main(): Promise<void> {
@@ -45,7 +62,7 @@ async function main(): Promise<void> {
   server.keepAliveTimeout = config.ops.keepAliveTimeoutMs;
   const metricsServer = config.ops.metricsPort === undefined ? undefined : createMetricsServer(ops.metrics);
   if (metricsServer) {
-    await new Promise<void>((resolve) => metricsServer.listen(config.ops.metricsPort, resolve));
+    await listenOn(metricsServer, config.ops.metricsPort as number, 'METRICS_PORT');
     const a = metricsServer.address();
     logger.info({ port: typeof a === 'object' && a ? a.port : config.ops.metricsPort }, 'metrics listening');
   }
@@ -60,7 +77,7 @@ async function main(): Promise<void> {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve) => server.listen(config.port, resolve));
+  await listenOn(server, config.port, 'PORT');
   const address = server.address();
   logger.info({ port: typeof address === 'object' && address ? address.port : config.port, db: config.db.kind }, 'roster listening');
 

@@ -51,6 +51,24 @@ describe('ops: configuration', () => {
     });
   });
 
+  it('checks TRUST_PROXY\'s addresses and subnets as Express will read them (a bad one crashed the start with a TypeError)', () => {
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8, ::1, 192.168.0.0/255.255.0.0, fc00::/7' }).ops.trustProxy).to.deep.equal([
+      'loopback',
+      '10.0.0.0/8',
+      '::1',
+      '192.168.0.0/255.255.0.0',
+      'fc00::/7',
+    ]);
+    for (const bad of ['maybe', '10.0.0.0/33', '10.0.0.1/8/1', 'example.com', '::1/255.0.0.0']) {
+      expect(() => loadConfig({ TRUST_PROXY: bad }), bad).to.throw(ConfigError, /TRUST_PROXY must be/);
+    }
+  });
+
+  it('refuses METRICS_PORT equal to PORT (the second listener crashed the start)', () => {
+    expect(() => loadConfig({ PORT: '4000', METRICS_PORT: '4000' })).to.throw(ConfigError, /METRICS_PORT must differ from PORT \(both 4000\)/);
+    expect(loadConfig({ PORT: '4000', METRICS_PORT: '9100' }).ops.metricsPort).to.equal(9100);
+  });
+
   it('refuses to start in production without DATABASE_URL, unless the embedded database is asked for', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).to.throw(ConfigError, /DATABASE_URL is unset with NODE_ENV=production/);
     expect(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: '' })).to.throw(ConfigError, /DATABASE_URL is unset/);

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -108,6 +109,21 @@ describe('ops: start-up on a database whose schema is behind the build', functio
       await a.destroy();
       await b.destroy();
       await testContext().db.raw(`DROP DATABASE ${name} WITH (FORCE)`);
+    }
+  });
+
+  it('the server says which port is taken, in one line, rather than crash with a stack', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '0.0.0.0', resolve));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roster-port-'));
+    try {
+      const port = (busy.address() as net.AddressInfo).port;
+      const { code, stderr } = await runServer({ PGLITE_DIR: dir, PORT: String(port), BOOTSTRAP_ADMIN: '0' });
+      expect(code, stderr).to.equal(1);
+      expect(stderr.trim()).to.equal(`configuration error: PORT ${port} is already in use by another process`);
+    } finally {
+      busy.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
