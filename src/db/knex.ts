@@ -41,6 +41,11 @@ export function knexConfig(db: DbConfig): Knex.Config {
   if (db.kind === 'postgres') {
     return {
       ...common,
+      // CASE: when the database stops answering (a network partition, not a refusal), every pooled
+      // connection hangs and new requests queue for one: 30 s of waiting outlived Heroku's router
+      // (which answers its own 503 at 30 s). 10 s gives the dialect's 503 first; a pool that busy
+      // with a healthy database is saturated anyway.
+      acquireConnectionTimeout: 10_000,
       client: 'pg',
       connection: {
         connectionString: db.url,
@@ -50,6 +55,7 @@ export function knexConfig(db: DbConfig): Knex.Config {
         // default), and dead peers are noticed on idle pooled connections.
         connectionTimeoutMillis: 5_000,
         keepAlive: true,
+        keepAliveInitialDelayMillis: 10_000,
         // Sent as a startup parameter; each Execute of a cursor is timed on its own.
         ...(db.statementTimeoutMs > 0 ? { statement_timeout: db.statementTimeoutMs } : {}),
       },

@@ -64,6 +64,12 @@ describe('ops: configuration', () => {
     }
   });
 
+  it('waits at most 10 s for a pooled PostgreSQL connection, and probes idle ones after 10 s', () => {
+    const config = knexConfig(pgDb({ DATABASE_URL: 'postgres://h/d' }));
+    expect(config.acquireConnectionTimeout).to.equal(10_000);
+    expect(config.connection).to.include({ keepAlive: true, keepAliveInitialDelayMillis: 10_000, connectionTimeoutMillis: 5_000 });
+  });
+
   it('refuses METRICS_PORT equal to PORT (the second listener crashed the start)', () => {
     expect(() => loadConfig({ PORT: '4000', METRICS_PORT: '4000' })).to.throw(ConfigError, /METRICS_PORT must differ from PORT \(both 4000\)/);
     expect(loadConfig({ PORT: '4000', METRICS_PORT: '9100' }).ops.metricsPort).to.equal(9100);
