@@ -70,6 +70,13 @@ describe('ops: configuration', () => {
     expect(config.connection).to.include({ keepAlive: true, keepAliveInitialDelayMillis: 10_000, connectionTimeoutMillis: 5_000 });
   });
 
+  it('reads integers as decimal digits only', () => {
+    expect(loadConfig({ PORT: '4121' }).port).to.equal(4121);
+    expect(loadConfig({ PORT: ' 4121 ' }).port).to.equal(4121);
+    for (const bad of ['0x10E1', '1e3', '4121.0', '4_121', '+4121']) expect(() => loadConfig({ PORT: bad }), bad).to.throw(ConfigError, /PORT must be an integer/);
+    expect(() => loadConfig({ PGPOOL_MAX: '1e2', DATABASE_URL: 'postgres://h/d' })).to.throw(ConfigError, /PGPOOL_MAX/);
+  });
+
   it('refuses METRICS_PORT equal to PORT (the second listener crashed the start)', () => {
     expect(() => loadConfig({ PORT: '4000', METRICS_PORT: '4000' })).to.throw(ConfigError, /METRICS_PORT must differ from PORT \(both 4000\)/);
     expect(loadConfig({ PORT: '4000', METRICS_PORT: '9100' }).ops.metricsPort).to.equal(9100);
