@@ -74,8 +74,9 @@ function pgliteListener(
 }
 
 function postgresListener(db: Db, cache: TokenCache, log: ListenerLog, timing: ListenerTiming, announce: (id: string) => void): TokenListener {
-  const heartbeatMs = timing.heartbeatMs ?? 10_000;
-  const heartbeatTimeoutMs = timing.heartbeatTimeoutMs ?? 5_000;
+  // A connection that died silently is noticed within heartbeat + timeout (4 s), and the cache is off from then on.
+  const heartbeatMs = timing.heartbeatMs ?? 2_000;
+  const heartbeatTimeoutMs = timing.heartbeatTimeoutMs ?? 2_000;
   const firstRetryMs = timing.retryMs ?? 500;
   const maxRetryMs = timing.maxRetryMs ?? 15_000;
   const settings = (db.client as { connectionSettings: ClientConfig }).connectionSettings;
