@@ -6,7 +6,7 @@ import { bootstrapAdmin } from './bootstrap';
 import { ConfigError, loadConfig } from './config';
 import { buildDeps } from './container';
 import { createDb, knexLog } from './db/knex';
-import { assertSchemaCurrent, migrateLatest, SchemaBehindError } from './db/migrate';
+import { assertSchemaCurrent, migrateLatest } from './db/migrate';
 import { createLogger } from './logger';
 import { createMetricsServer } from './ops/metrics-server';
 import { applyHeapGrowingPercent } from './ops/heap';
@@ -127,8 +127,7 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   if (err instanceof ConfigError) {
     process.stderr.write(`configuration error: ${err.message}\n`);
-  } else if (err instanceof SchemaBehindError) {
-    process.stderr.write(`roster failed to start: ${err.message}\n`);
+
   } else {
     process.stderr.write(`roster failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   }

@@ -5,7 +5,8 @@
  */
 import { ConfigError, loadConfig } from '../config';
 import { buildServices, type Services } from '../container';
-import { createDb, withoutStatementTimeout } from '../db/knex';
+import { createDb, knexLog, withoutStatementTimeout } from '../db/knex';
+import { assertSchemaCurrent } from '../db/migrate';
 import { translateDbError } from '../db/pg-errors';
 import { DomainError, NotFound, ServiceUnavailable } from '../domain/errors';
 
@@ -32,6 +33,8 @@ export async function withServices<T>(fn: (services: Services) => Promise<T>): P
   const db = createDb(withoutStatementTimeout(config.db));
   try {
     if (config.db.kind === 'pglite') await db.migrate.latest();
+    // PostgreSQL is migrated by `npm run migrate` (the release phase): say so rather than fail on a missing table.
+    else await assertSchemaCurrent(db);
     return await fn(buildServices(db, { oauthTokenTtlSeconds: config.oauthTokenTtlSeconds }));
   } finally {
     await db.destroy();
@@ -47,6 +50,9 @@ function isOperationalError(err: unknown): err is Error & { code: string } {
  * (usage, configuration, domain and database errors) print one line on stderr, without a stack.
  */
 export function runCli(command: string, main: (argv: string[]) => Promise<void>): void {
+  // The command reports a database error itself, in one line: Knex's own warnings (a failed
+  // connection attempt, with its stack) would only repeat it.
+  knexLog.warn = () => undefined;
   main(process.argv.slice(2))
     .then(
       () => 0,

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Logger } from 'pino';
-import type { DbConfig } from '../config';
+import { ConfigError, type DbConfig } from '../config';
 import { createDb, migrationsDir, type Db } from './knex';
 
 /** The PostgreSQL advisory lock instances hold while they migrate (any constant of our own). */
@@ -68,9 +68,10 @@ export async function assertSchemaCurrent(db: Db): Promise<void> {
   if (pending.length) {
     throw new SchemaBehindError(
       `the database schema is behind this build: ${pending.length} migration${pending.length === 1 ? '' : 's'} pending (${pending[0]}${pending.length > 1 ? ', …' : ''}). ` +
-        'Run `npm run migrate` (on Heroku the release phase does), or set MIGRATE_ON_START=1.',
+        'Run `npm run migrate` (on Heroku the release phase does; a server started with MIGRATE_ON_START=1 does too).',
     );
   }
 }
 
-export class SchemaBehindError extends Error {}
+/** A configuration error: the deployment skipped its migrations. */
+export class SchemaBehindError extends ConfigError {}
