@@ -167,6 +167,23 @@ describe('ops: `npm run token -- client …` (OAuth clients from the command lin
     expect((await run('token', ['client', 'create', '--name', 'x'])).code).to.equal(2);
   });
 
+  it('`tenant delete` needs --yes, then deletes the tenant with its tokens', async () => {
+    const made = await run('tenant', ['create', '--name', 'leaving']);
+    const id = /id=([0-9a-f-]{36})/.exec(made.stdout)?.[1] as string;
+    await run('token', ['create', '--name', 'x', '--rights', 'all', '--tenant', 'leaving']);
+    const unsure = await run('tenant', ['delete', '--name', 'leaving']);
+    expect(unsure.code).to.equal(2);
+    expect(unsure.stderr).to.match(/cannot be undone: add --yes/);
+    const gone = await run('tenant', ['delete', '--name', 'leaving', '--yes']);
+    expect(gone.code, gone.stderr).to.equal(0);
+    expect(gone.stdout.trim()).to.match(new RegExp(`^deleted id=${id} pid=\\d+ name=leaving$`));
+    const left = JSON.parse((await run('tenant', ['list', '--json'])).stdout) as { id: string }[];
+    expect(left.map((t) => t.id)).to.not.include(id);
+    const tokens = JSON.parse((await run('token', ['list', '--json'])).stdout) as { tenantId: string }[];
+    expect(tokens.filter((t) => t.tenantId === id)).to.deep.equal([]);
+    expect((await run('tenant', ['delete', '--name', 'leaving', '--yes'])).code).to.equal(1);
+  });
+
   it('writes token.created and token.revoked events with no actor, as the HTTP API writes them with its caller', async () => {
     const tenant = await run('tenant', ['create', '--name', 'audited']);
     expect(tenant.code, tenant.stderr).to.equal(0);

@@ -33,6 +33,15 @@ export async function findTenantByIdOrName(db: Executor, ref: string): Promise<T
   return row ? toTenant(row) : undefined;
 }
 
+/**
+ * Deletes a tenant and, by the foreign keys' cascades, everything it holds: users, groups and
+ * their memberships, ACLs and permissions, tokens (their NOTIFY trigger tells every instance's
+ * cache), sessions, audit events. Returns whether there was one.
+ */
+export async function deleteTenantById(db: Executor, id: string): Promise<boolean> {
+  return (await db('tenants').where({ id }).delete().returning('id')).length > 0;
+}
+
 export async function findAllTenants(db: Executor): Promise<Tenant[]> {
   const rows = await db('tenants').orderBy('created_at', 'asc').orderBy('id', 'asc');
   return rows.map(toTenant);

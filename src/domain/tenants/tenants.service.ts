@@ -1,7 +1,7 @@
 import type { Db } from '../../db/knex';
 import { inTransaction } from '../../db/transaction';
 import { InvalidInput, NotFound } from '../errors';
-import { findAllTenants, findTenantByIdOrName, insertTenant, type Tenant } from './tenants.repository';
+import { deleteTenantById, findAllTenants, findTenantByIdOrName, insertTenant, type Tenant } from './tenants.repository';
 
 export type { Tenant };
 
@@ -20,6 +20,15 @@ export function tenantsService(db: Db) {
       return tenant;
     },
     listTenants: (): Promise<Tenant[]> => findAllTenants(db),
+
+    /** Deletes a tenant (by id or name) with all it holds, in one transaction; returns it as it was. */
+    async deleteTenant(ref: string): Promise<Tenant> {
+      return inTransaction(db, async (trx) => {
+        const tenant = await findTenantByIdOrName(trx, ref);
+        if (!tenant || !(await deleteTenantById(trx, tenant.id))) throw new NotFound('tenant', ref);
+        return tenant;
+      });
+    },
   };
 }
 
