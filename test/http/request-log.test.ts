@@ -26,6 +26,10 @@ function appWith(level: string) {
   app.get('/ok', (req, res) => {
     res.json({ id: req.id, sameLogger: req.log === logger });
   });
+  app.get('/authenticated', (req, res) => {
+    req.principal = { tenantId: 'tenant-1', tokenId: 'token-1', rights: new Set() };
+    res.json({});
+  });
   app.get('/missing', (_req, res) => {
     res.status(404).json({});
   });
@@ -50,10 +54,19 @@ describe('request log (one access line per request)', () => {
     expect(lines).to.have.length(1);
     const [line] = lines;
     expect(line).to.include({ level: 30, msg: 'request completed', responseTime: line.responseTime });
-    expect(line.req).to.deep.equal({ id: 'req-1', method: 'GET', url: '/ok?token=[REDACTED]&x=1' });
+    expect(line.req).to.deep.include({ id: 'req-1', method: 'GET', url: '/ok?token=[REDACTED]&x=1' });
+    expect((line.req as { remoteAddress: string }).remoteAddress).to.match(/127\.0\.0\.1|::1/);
+    expect(line).to.not.have.property('tenantId');
     expect(line.res).to.deep.equal({ statusCode: 200 });
     expect(line.responseTime).to.be.a('number').and.at.least(0);
     expect(JSON.stringify(line)).not.to.match(/rst_|Bearer|authorization/i);
+  });
+
+  it('names the tenant and the token (their ids) of an authenticated request', async () => {
+    const { app, lines } = appWith('info');
+    await supertest(app).get('/authenticated').expect(200);
+    await settle();
+    expect(lines[0]).to.include({ tenantId: 'tenant-1', tokenId: 'token-1' });
   });
 
   it('redacts secret parameters however their names are written, as the server decodes them', () => {
