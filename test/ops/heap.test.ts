@@ -49,8 +49,16 @@ describe('ops: heap growth (HEAP_GROWING_PERCENT)', function () {
   });
 
   it('keeps dead objects from piling up in the old generation: a lower peak heap than V8 alone', () => {
-    const own = peakHeapMiB({ HEAP_GROWING_PERCENT: '0' });
-    const ours = peakHeapMiB({});
+    // Three runs of each, alternating, compared by their medians: one run's peak depends on when
+    // the collector's threads got the CPU, and a loaded machine (both test suites side by side)
+    // once read 100 vs 120 MiB.
+    const runs: { own: number[]; ours: number[] } = { own: [], ours: [] };
+    for (let i = 0; i < 3; i++) {
+      runs.own.push(peakHeapMiB({ HEAP_GROWING_PERCENT: '0' }));
+      runs.ours.push(peakHeapMiB({}));
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1];
+    const [own, ours] = [median(runs.own), median(runs.ours)];
     // Measured here: ~113 MiB with V8's own factor, ~62 MiB with 50%.
     expect(ours, `peak ${ours} MiB with the default vs ${own} MiB with V8's own factor`).to.be.below(own * 0.75);
   });
