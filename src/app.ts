@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { bearerStrategy } from './auth/bearer-strategy';
 import { enforceSecurity } from './auth/require-rights';
 import type { Deps } from './container';
+import { checkReady } from './db/migrate';
 import { defaultErrorHandler } from './http/common/default-errors';
 import { NotFound } from './domain/errors';
 import { tokenRuntimeOf } from './domain/tokens/token-runtime';
@@ -133,8 +134,7 @@ export function buildApp(deps: Deps, logger: Logger, ops: Ops = createOps(deps))
   });
   app.get('/readyz', async (req: Request, res) => {
     try {
-      // A table every migrated database has: a database without Roster's schema is not ready either.
-      await db.raw('select 1 from tenants limit 1');
+      await checkReady(db);
       res.json({ status: 'ok' });
     } catch (err) {
       req.log.warn({ err }, 'readiness check failed');

@@ -1,4 +1,11 @@
 import { expect } from 'chai';
+import type { Express } from 'express';
+import pino from 'pino';
+import supertest from 'supertest';
+import { buildApp } from '../src/app';
+import { loadConfig } from '../src/config';
+import { buildDeps } from '../src/container';
+import { createDb } from '../src/db/knex';
 import { api } from './helpers/http';
 
 describe('health', () => {
@@ -20,6 +27,17 @@ describe('health', () => {
   });
 });
 
+/** Runs `fn` against an app built on the database `env` names (one of its own), and closes that database. */
+async function withAppOn(env: Record<string, string>, fn: (app: Express) => Promise<void>): Promise<void> {
+  const config = loadConfig({ NODE_ENV: 'test', ...env });
+  const db = createDb(config.db);
+  try {
+    await fn(buildApp(buildDeps(config, db), pino({ level: 'silent' })));
+  } finally {
+    await db.destroy();
+  }
+}
+
 describe('readiness when the database is down', () => {
   it('a database that does not exist, or refuses the role, is a 503 too (a deployment error, not a 500)', async function () {
     const server = process.env.TEST_DATABASE_URL;
@@ -28,61 +46,28 @@ describe('readiness when the database is down', () => {
       console.log('      skipped without TEST_DATABASE_URL: it needs a PostgreSQL server to refuse the database');
       this.skip();
     }
-    const { default: pino } = await import('pino');
-    const { buildApp } = await import('../src/app');
-    const { loadConfig } = await import('../src/config');
-    const { buildDeps } = await import('../src/container');
-    const { createDb } = await import('../src/db/knex');
-    const supertest = (await import('supertest')).default;
     const url = new URL(server!);
     url.pathname = '/roster_no_such_database';
-    const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: url.toString() });
-    const db = createDb(config.db);
-    try {
-      const app = buildApp(buildDeps(config, db), pino({ level: 'silent' }));
+    await withAppOn({ DATABASE_URL: url.toString() }, async (app) => {
       await supertest(app).get('/readyz').expect(503);
       const data = await supertest(app).get('/scim/v2/Users').set('Authorization', 'Bearer rst_x').expect(503);
       expect(data.body).to.include({ status: '503' });
-    } finally {
-      await db.destroy();
-    }
+    });
   });
 
   it('a database without Roster\'s tables is not ready', async () => {
-    const { default: pino } = await import('pino');
-    const { buildApp } = await import('../src/app');
-    const { loadConfig } = await import('../src/config');
-    const { buildDeps } = await import('../src/container');
-    const { createDb } = await import('../src/db/knex');
-    const supertest = (await import('supertest')).default;
-    const config = loadConfig({ NODE_ENV: 'test', PGLITE_DIR: 'memory://' });
-    const db = createDb(config.db);
-    try {
-      const app = buildApp(buildDeps(config, db), pino({ level: 'silent' }));
+    await withAppOn({ PGLITE_DIR: 'memory://' }, async (app) => {
       await supertest(app).get('/readyz').expect(503);
-    } finally {
-      await db.destroy();
-    }
+    });
   });
 
   it('GET /readyz answers 503 and a data request answers 503 with Retry-After, not a hang or a 500', async () => {
-    const { default: pino } = await import('pino');
-    const { buildApp } = await import('../src/app');
-    const { loadConfig } = await import('../src/config');
-    const { buildDeps } = await import('../src/container');
-    const { createDb } = await import('../src/db/knex');
-    const supertest = (await import('supertest')).default;
-    const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
-    const db = createDb(config.db);
-    try {
-      const app = buildApp(buildDeps(config, db), pino({ level: 'silent' }));
+    await withAppOn({ DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }, async (app) => {
       const ready = await supertest(app).get('/readyz').expect(503);
       expect(ready.body).to.deep.equal({ status: 'unavailable' });
       const data = await supertest(app).get('/api/v2/groups').set('Authorization', 'Bearer rst_x').expect(503);
       expect(data.headers['retry-after']).to.match(/^\d+$/);
       expect(data.body).to.include({ status: 503, code: 'service.unavailable' });
-    } finally {
-      await db.destroy();
-    }
+    });
   });
 });

@@ -171,10 +171,6 @@ async function revoke(args: string[]): Promise<void> {
   // `token.revoked` event in the change feed); anything else matching (a session, an access
   // token) is revoked as before.
   const count = await withServices(async (s) => {
-    const revokeManaged = async (tenantId: string, ids: string[]) => {
-      for (const one of ids) await s.tokenAdmin.revokeToken(operatorIn(tenantId, RIGHTS), one);
-      return ids.length;
-    };
     if (id !== undefined) {
       const tenantId = values.tenant === undefined ? undefined : (await s.tenants.getTenant(values.tenant)).id;
       const owner = await s.tokenAdmin.ownerOf(id);
@@ -186,7 +182,9 @@ async function revoke(args: string[]): Promise<void> {
       return s.tokens.revokeToken({ id, tenantId });
     }
     const tenant = await resolveTenant(s, values.tenant);
-    return (await revokeManaged(tenant.id, await s.tokenAdmin.liveIdsNamed(tenant.id, name as string))) + (await s.tokens.revokeToken({ tenantId: tenant.id, name }));
+    const named = await s.tokenAdmin.liveIdsNamed(tenant.id, name as string);
+    for (const one of named) await s.tokenAdmin.revokeToken(operatorIn(tenant.id, RIGHTS), one);
+    return named.length + (await s.tokens.revokeToken({ tenantId: tenant.id, name }));
   });
   out(`revoked=${count}`);
   if (count === 0) info('no live token matched');

@@ -41,6 +41,14 @@ async function applyLatest(db: Db, logger: Pick<Logger, 'info'>): Promise<string
   return applied;
 }
 
+/**
+ * Readiness: the database answers and holds Roster's schema (`tenants`, which every migrated
+ * database has); throws otherwise.
+ */
+export async function checkReady(db: Db): Promise<void> {
+  await db.raw('select 1 from tenants limit 1');
+}
+
 /** A migration file's name without its extension: `.ts` under ts-node, `.js` once compiled. */
 const stem = (name: string): string => name.replace(/\.(?:ts|js)$/, '');
 
