@@ -10,6 +10,9 @@ const ROOT = path.join(__dirname, '..', '..');
  * A process that configures its heap as server.ts does (HEAP_GROWING_PERCENT from `env`), keeps
  * ~30 MB live and then makes objects that live a little while (a ring of 100 chunks of 2,000
  * objects: long enough to be promoted) and die: answers the peak of the heap in use, in MiB.
+ * With `--single-threaded-gc` the collector's decisions follow the allocations alone, not when its
+ * helper threads got a CPU: with both test suites side by side, concurrent marking had read
+ * 100 vs 120 and 104 vs 128 MiB (failing) where an idle machine reads ~62 vs ~113.
  */
 function peakHeapMiB(env: Record<string, string>): number {
   const script = `
@@ -25,7 +28,7 @@ function peakHeapMiB(env: Record<string, string>): number {
       if (i % 10 === 0) peak = Math.max(peak, v8.getHeapStatistics().used_heap_size);
     }
     process.stdout.write(String(Math.round(peak / 1048576)));`;
-  const out = execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--single-threaded-gc', '-r', 'ts-node/register/transpile-only', '-e', script], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
   return Number(out);
 }
 
@@ -49,9 +52,7 @@ describe('ops: heap growth (HEAP_GROWING_PERCENT)', function () {
   });
 
   it('keeps dead objects from piling up in the old generation: a lower peak heap than V8 alone', () => {
-    // Three runs of each, alternating, compared by their medians: one run's peak depends on when
-    // the collector's threads got the CPU, and a loaded machine (both test suites side by side)
-    // once read 100 vs 120 MiB.
+    // Three runs of each, alternating, compared by their medians.
     const runs: { own: number[]; ours: number[] } = { own: [], ours: [] };
     for (let i = 0; i < 3; i++) {
       runs.own.push(peakHeapMiB({ HEAP_GROWING_PERCENT: '0' }));
@@ -59,7 +60,8 @@ describe('ops: heap growth (HEAP_GROWING_PERCENT)', function () {
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1];
     const [own, ours] = [median(runs.own), median(runs.ours)];
-    // Measured here: ~113 MiB with V8's own factor, ~62 MiB with 50%.
+    // Measured here (single-threaded collector): 227 MiB with V8's own factor, 112 MiB with 50%, under load too.
+    process.stdout.write(`      median peaks: ${ours} MiB with the default, ${own} MiB with V8's own factor\n`);
     expect(ours, `peak ${ours} MiB with the default vs ${own} MiB with V8's own factor`).to.be.below(own * 0.75);
   });
 });
