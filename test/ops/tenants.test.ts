@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { hashToken } from '../../src/domain/tokens/token';
+import { tokenRuntimeOf } from '../../src/domain/tokens/token-runtime';
 import { testContext } from '../helpers/context';
 import { newTenant } from '../helpers/factories';
 import { api, bearer } from '../helpers/http';
@@ -18,8 +20,13 @@ describe('ops: deleting a tenant (`npm run tenant -- delete`)', () => {
     const keep = await other.token(['all']);
     const theirs = await other.group();
 
+    const { cache } = tokenRuntimeOf(testContext().db);
+    const wasCached = cache.enabled ? [cache.get(hashToken(token)), cache.get(hashToken(userToken))] : [];
     const deleted = await services.tenants.deleteTenant(doomed.name);
     expect(deleted).to.include({ id: doomed.id, name: doomed.name });
+    // This instance forgets them as the deletion returns, not when its listener hears of it.
+    expect(wasCached.every(Boolean)).to.equal(true);
+    expect([cache.get(hashToken(token)), cache.get(hashToken(userToken))]).to.deep.equal([undefined, undefined]);
 
     await api().get('/api/v2/groups').set(bearer(token)).expect(401);
     await api().get('/api/v2/groups').set(bearer(userToken)).expect(401);

@@ -1,6 +1,8 @@
 import type { Db } from '../../db/knex';
 import { inTransaction } from '../../db/transaction';
 import { InvalidInput, NotFound } from '../errors';
+import { findTokenIdsOfTenant } from '../tokens/tokens.repository';
+import { tokenRuntimeOf } from '../tokens/token-runtime';
 import { deleteTenantById, findAllTenants, findTenantByIdOrName, insertTenant, type Tenant } from './tenants.repository';
 
 export type { Tenant };
@@ -21,13 +23,23 @@ export function tenantsService(db: Db) {
     },
     listTenants: (): Promise<Tenant[]> => findAllTenants(db),
 
-    /** Deletes a tenant (by id or name) with all it holds, in one transaction; returns it as it was. */
+    /**
+     * Deletes a tenant (by id or name) with all it holds, in one transaction; returns it as it
+     * was, once its tokens' end has been heard (this instance's cache forgets them at the commit,
+     * other instances hear the same announcement), as a revocation does.
+     */
     async deleteTenant(ref: string): Promise<Tenant> {
-      return inTransaction(db, async (trx) => {
-        const tenant = await findTenantByIdOrName(trx, ref);
-        if (!tenant || !(await deleteTenantById(trx, tenant.id))) throw new NotFound('tenant', ref);
-        return tenant;
+      let announced: Promise<void> = Promise.resolve();
+      const tenant = await inTransaction(db, async (trx) => {
+        const found = await findTenantByIdOrName(trx, ref);
+        if (!found) throw new NotFound('tenant', ref);
+        const tokenIds = await findTokenIdsOfTenant(trx, found.id);
+        if (!(await deleteTenantById(trx, found.id))) throw new NotFound('tenant', ref);
+        announced = tokenRuntimeOf(trx).invalidateAfterCommit(trx, tokenIds);
+        return found;
       });
+      await announced;
+      return tenant;
     },
   };
 }

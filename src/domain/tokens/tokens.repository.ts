@@ -109,6 +109,11 @@ export async function touchTokens(db: Executor, uses: { id: string; at: Date }[]
   );
 }
 
+/** The ids of every token of a tenant, live or not (the tenant's deletion ends them all). */
+export async function findTokenIdsOfTenant(db: Executor, tenantId: string): Promise<string[]> {
+  return db('api_tokens').where({ tenant_id: tenantId }).pluck('id');
+}
+
 export async function findTokens(db: Executor, tenantId?: string): Promise<TokenRecord[]> {
   const q = db('api_tokens').select(columns).whereIn('kind', ['token', 'oauth_client']).orderBy('created_at').orderBy('id');
   if (tenantId) q.where({ tenant_id: tenantId });
