@@ -14,9 +14,9 @@ type Classes = Pick<http.ServerOptions, 'IncomingMessage' | 'ServerResponse'>;
  * one client): bare Express kept 7.5 KB of every request past a scavenge and spent 13% of its
  * time scavenging.
  *
- * How: they are subclasses of Node's, and the app's prototypes become the subclasses' own (the
- * app's methods and `app` property are moved onto them, and `app.request`/`app.response` point
- * to them). An earlier form built each instance with `Reflect.construct(IncomingMessage, args,
+ * How: they are subclasses of Node's, and the subclasses' prototypes become the app's: each
+ * inherits Express's request/response methods, takes the app's own properties (`app`), and
+ * `app.request`/`app.response` point to it. An earlier form built each instance with `Reflect.construct(IncomingMessage, args,
  * F)` for a plain function `F`: V8 then derived a fresh hidden class for every request and
  * response, so each request paid for a new map, every property access on them in Express,
  * the router and the middlewares missed its inline caches, and 1.5 KB per request was still
