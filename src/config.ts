@@ -4,6 +4,7 @@
  */
 
 import { isIP } from 'node:net';
+import { own } from './domain/own';
 
 export type DbConfig =
   | {
@@ -150,7 +151,7 @@ export function sslOf(env: Env, raw: string): { url: string; ssl: false | { reje
     throw new ConfigError('DATABASE_URL is not a valid URL');
   }
   const modeOf = (value: string, from: string) => {
-    const mode = SSL_MODES[value.toLowerCase()];
+    const mode = own(SSL_MODES, value.toLowerCase());
     if (mode === undefined) throw new ConfigError(`${from} must be one of ${Object.keys(SSL_MODES).join(', ')}, got "${value}"`);
     return mode;
   };

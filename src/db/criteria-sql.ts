@@ -1,5 +1,6 @@
 import { InvalidInput } from '../domain/errors';
 import { MAX_CRITERIA_DEPTH, MAX_CRITERIA_NODES, MAX_CRITERIA_SUBQUERIES, type CompareOp, type Criteria, type Scalar } from '../domain/criteria';
+import { own } from '../domain/own';
 
 export type ScalarType = 'string' | 'boolean' | 'number' | 'datetime' | 'uuid';
 
@@ -43,7 +44,7 @@ function invalid(message: string): InvalidInput {
 }
 
 function resolve(fields: Record<string, FieldDef>, path: string): FieldDef {
-  const def = fields[path.toLowerCase()];
+  const def = own(fields, path.toLowerCase());
   if (!def) throw invalid(`unknown attribute "${path}"`);
   return def;
 }
@@ -51,12 +52,12 @@ function resolve(fields: Record<string, FieldDef>, path: string): FieldDef {
 /** "emails.value" → the multi-valued "emails" and its sub-attribute "value", when that is what it names. */
 function resolveMultiSub(fields: Record<string, FieldDef>, path: string): { multi: MultiField; sub: ScalarField } | undefined {
   const lower = path.toLowerCase();
-  if (fields[lower]) return undefined;
+  if (own(fields, lower)) return undefined;
   const dot = lower.lastIndexOf('.');
   if (dot < 0) return undefined;
-  const parent = fields[lower.slice(0, dot)];
+  const parent = own(fields, lower.slice(0, dot));
   if (parent?.kind !== 'multi') return undefined;
-  const sub = parent.sub[lower.slice(dot + 1)];
+  const sub = own(parent.sub, lower.slice(dot + 1));
   if (!sub) throw invalid(`unknown attribute "${path}"`);
   return { multi: parent, sub };
 }

@@ -1,5 +1,6 @@
 import { InvalidInput } from '../errors';
 import { CustomTypeRequired, RightNotFound } from './access.errors';
+import { own } from '../own';
 
 /**
  * Rights specifications (easydb): a map from right name to its parameters, `{}` when it has
@@ -75,7 +76,7 @@ function checkParams(right: string, params: unknown, defs: Record<string, ParamD
 export function validateSystemRights(spec: unknown): RightsSpec {
   if (!isPlainObject(spec)) throw new InvalidInput('_system_rights must be an object mapping right names to parameters');
   for (const [right, params] of Object.entries(spec)) {
-    const defs = SYSTEM_RIGHTS[right];
+    const defs = own(SYSTEM_RIGHTS, right);
     if (!defs) throw new RightNotFound(right);
     checkParams(right, params, defs);
     // CASE: create_new with a custom type must say which custom type.

@@ -6,6 +6,7 @@ import type { Group, GroupListQuery, GroupViewer } from './group';
 import { ownerIdsColumn, toGroup, type GroupRow } from './group-rows';
 import { groupFields } from './groups.fields';
 import { filtered } from './groups.repository';
+import { own } from '../own';
 
 /**
  * A page of groups and how many match, in ONE statement (Groups v2 list and search): the page's
@@ -34,7 +35,7 @@ function namesOneGroup(c: Criteria | undefined): boolean {
   if (!c) return false;
   if (c.op === 'and') return c.items.some(namesOneGroup);
   if (c.op !== 'cmp' || c.cmp !== 'eq' || typeof c.value !== 'string') return false;
-  const def = groupFields[c.field.toLowerCase()];
+  const def = own(groupFields, c.field.toLowerCase());
   return def?.kind === 'scalar' && def.sql === 'g.name' && !def.caseExact;
 }
 

@@ -1,6 +1,7 @@
 import { or, type Criteria } from '../criteria';
 import { InvalidInput } from '../errors';
 import { ENTERPRISE_USER } from '../users/users.fields';
+import { own } from '../own';
 
 /**
  * Dynamic membership rules ("wildcards"), shared by Groups v2 and the v1 groups dialect.
@@ -31,9 +32,9 @@ export function wildcardCriteria(rule: string): Criteria {
     throw new InvalidInput('a wildcard is a non-empty string of at most 500 characters', { field: 'wildcards' });
   }
   const m = /^([A-Za-z]+):(.+)$/.exec(rule);
-  const attribute = m ? WILDCARD_ATTRIBUTES[m[1].toLowerCase()] : 'userName';
-  if (m && !attribute) {
-    throw new InvalidInput(`unknown wildcard attribute "${m[1]}" (known: ${Object.keys(WILDCARD_ATTRIBUTES).join(', ')})`, { field: 'wildcards' });
+  const attribute = m ? own(WILDCARD_ATTRIBUTES, m[1].toLowerCase()) : 'userName';
+  if (attribute === undefined) {
+    throw new InvalidInput(`unknown wildcard attribute "${m?.[1]}" (known: ${Object.keys(WILDCARD_ATTRIBUTES).join(', ')})`, { field: 'wildcards' });
   }
   return { op: 'cmp', field: attribute, cmp: 'glob', value: m ? m[2] : rule };
 }

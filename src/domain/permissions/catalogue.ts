@@ -1,4 +1,5 @@
 import { InvalidInput } from '../errors';
+import { own } from '../own';
 
 /**
  * What a group's members may do on external objects: the object types and, per type, the
@@ -33,7 +34,7 @@ export function canonicalObjectId(value: unknown): string {
 }
 
 export function checkObjectType(value: unknown): string {
-  if (typeof value !== 'string' || !OBJECT_PERMISSIONS[value]) {
+  if (typeof value !== 'string' || !own(OBJECT_PERMISSIONS, value)) {
     throw new InvalidInput(`unknown objectType ${JSON.stringify(value)} (known: ${OBJECT_TYPES.join(', ')})`, { field: 'objectType' });
   }
   return value;
@@ -42,7 +43,7 @@ export function checkObjectType(value: unknown): string {
 /** Orders permissions as the catalogue lists them, without duplicates. */
 export function sortPermissions(objectType: string, permissions: Iterable<string>): string[] {
   const set = new Set(permissions);
-  return (OBJECT_PERMISSIONS[objectType] ?? []).filter((p) => set.has(p));
+  return (own(OBJECT_PERMISSIONS, objectType) ?? []).filter((p) => set.has(p));
 }
 
 /**
@@ -60,7 +61,7 @@ export function validatePermissionList(entries: unknown): ObjectPermission[] {
     const type = checkObjectType(objectType);
     const id = canonicalObjectId(objectId);
     if (!Array.isArray(permissions)) throw new InvalidInput(`entry ${i}: permissions must be an array`, { field: 'permissions' });
-    const allowed = OBJECT_PERMISSIONS[type];
+    const allowed = OBJECT_PERMISSIONS[type]; // checkObjectType: an own entry
     const invalid = permissions.filter((p) => typeof p !== 'string' || !allowed.includes(p));
     if (invalid.length) {
       throw new InvalidInput(`invalid permission ${invalid.map((p) => JSON.stringify(p)).join(', ')} for ${type} (valid: ${allowed.join(', ')})`, { field: 'permissions' });

@@ -1,4 +1,5 @@
 import { InvalidInput } from '../../domain/errors';
+import { own } from '../../domain/own';
 
 /**
  * Field configs (`GET /api/v2/fieldconfig?type=…`): the fields Roster's profile endpoints return,
@@ -66,7 +67,7 @@ const CONFIGS: Record<string, { name: string; sections: ReturnType<typeof sectio
 
 /** The field config of an entity type; InvalidInput for types Roster has no fields for. */
 export function fieldConfigOf(type: string) {
-  const config = CONFIGS[type];
+  const config = own(CONFIGS, type);
   if (!config) throw new InvalidInput(`Roster has no field config for type "${type}" (it has: ${Object.keys(CONFIGS).join(', ')})`, { field: 'type' });
   return {
     id: type,

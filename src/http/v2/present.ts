@@ -1,5 +1,6 @@
 import type { Group } from '../../domain/groups/group';
 import type { UserSummary } from '../../domain/users/user';
+import { own } from '../../domain/own';
 
 export const GROUPS_PATH = '/api/v2/groups';
 
@@ -53,7 +54,7 @@ export function presentGroupProfile(g: Group, fields: string[] = Object.keys(GRO
     version: g.version,
   };
   for (const f of fields) {
-    const value = GROUP_PROFILE_FIELDS[f]?.(g);
+    const value = own(GROUP_PROFILE_FIELDS, f)?.(g);
     if (value !== undefined) out[f] = value;
   }
   out.selfUri = `${GROUPS_PATH}/${g.id}/profile`;

@@ -5,11 +5,12 @@ import { InvalidInput } from '../../domain/errors';
 import { fieldConfigOf } from './fieldconfig';
 import { listParam, pagingOf, sortOrderOf, pageWindow } from './params';
 import { GROUP_PROFILE_FIELDS, presentGroupProfile, presentListing } from './present';
+import { own } from '../../domain/own';
 
 /** `fields=a,b`: keys of the group field config; unknown keys are a 400. */
 function profileFields(value: unknown): string[] | undefined {
   const fields = listParam(value);
-  const unknown = (fields ?? []).filter((f) => !(f in GROUP_PROFILE_FIELDS));
+  const unknown = (fields ?? []).filter((f) => own(GROUP_PROFILE_FIELDS, f) === undefined);
   if (unknown.length) {
     throw new InvalidInput(`unknown profile field(s): ${unknown.join(', ')} (see /api/v2/fieldconfig?type=group: ${Object.keys(GROUP_PROFILE_FIELDS).join(', ')})`, { field: 'fields' });
   }

@@ -1,6 +1,7 @@
 import { and, or, type CompareOp, type Criteria, type Scalar } from '../../domain/criteria';
 import { InvalidInput } from '../../domain/errors';
 import type { GroupSort } from '../../domain/groups/group';
+import { own } from '../../domain/own';
 
 /**
  * GroupSearchRequest (Groups v2 search) → the core's criteria tree, sort keys and page.
@@ -75,7 +76,7 @@ function asList(value: unknown, what: string): unknown[] {
 }
 
 function fieldOf(name: unknown): Field {
-  const f = typeof name === 'string' ? FIELDS[name.toLowerCase()] : undefined;
+  const f = typeof name === 'string' ? own(FIELDS, name.toLowerCase()) : undefined;
   if (!f) throw bad(`unknown search field ${JSON.stringify(name)} (known: ${SEARCH_FIELD_NAMES.join(', ')})`);
   return f;
 }
