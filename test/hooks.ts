@@ -1,3 +1,4 @@
+import { checkShapes } from '../src/db/shapes';
 import { startTestContext, stopTestContext } from './helpers/context';
 import { scanReport } from './helpers/log-scan';
 
@@ -5,6 +6,8 @@ import { scanReport } from './helpers/log-scan';
 export const mochaHooks = {
   async beforeAll(this: Mocha.Context) {
     this.timeout(120_000);
+    // Every statement built once per shape is also built afresh and compared (src/db/shapes.ts).
+    checkShapes(true);
     const ctx = await startTestContext();
     const target = ctx.config.db.kind === 'postgres' ? 'PostgreSQL (scratch database)' : 'embedded PGlite (memory)';
     process.stdout.write(`  database: ${target}\n`);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
+import { shapedStatement, type ShapeValues } from './shapes';
 import { retryingConflicts, type Executor } from './transaction';
 
 // pg's own wire-protocol serializer and value preparation (dates, arrays, JSON), used to talk to
@@ -198,6 +199,24 @@ export async function readRows<T>(db: Executor, query: Knex.QueryBuilder | Knex.
     return Array.isArray(result) ? result : result.rows;
   }
   const { sql, bindings } = query.toSQL().toNative();
+  return runOnPool<T>(db as Knex, driver, sql, bindings, opts);
+}
+
+/**
+ * readRows for a statement whose text depends on its shape only (shapes.ts): `key` names that
+ * shape, `values` what varies, `build` makes the statement from them. On the pool its text is
+ * built once per shape; in a transaction it is built and run through Knex as usual.
+ */
+export async function readShapedRows<T, V extends ShapeValues>(
+  db: Executor,
+  key: string,
+  values: V,
+  build: (values: V) => Knex.QueryBuilder | Knex.Raw,
+  opts: StatementOptions = {},
+): Promise<T[]> {
+  const driver = pooledDriver(db);
+  if (!driver) return readRows<T>(db, build(values), opts);
+  const { sql, bindings } = shapedStatement(`${driver}:${key}`, values, build);
   return runOnPool<T>(db as Knex, driver, sql, bindings, opts);
 }
 

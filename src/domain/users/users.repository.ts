@@ -1,7 +1,8 @@
-import { readRows } from '../../db/direct';
+import { readRows, readShapedRows } from '../../db/direct';
 import type { Executor } from '../../db/transaction';
 import { compileCriteria, sortExpression, type FieldMap, type MultiField } from '../../db/criteria-sql';
 import type { Knex } from 'knex';
+import type { Criteria } from '../criteria';
 import type { GroupViewer } from '../groups/group';
 import { visibleTo } from '../groups/groups.repository';
 import type { MemberTemplate } from '../memberships/member-reads.repository';
@@ -146,6 +147,13 @@ function namesOneUser(query: UserListQuery): boolean {
 async function findPageRows<R>(db: Executor, tenantId: string, query: UserListQuery, selectList: (string | Knex.Raw)[], groups?: GroupsAggregate): Promise<R[]> {
   if (!query.sortBy && !query.criteria && query.userName === undefined) return plainPageRows<R>(db, tenantId, query, selectList, groups);
   if (groups && query.offset > 0) return offsetPageRows<R>(db, tenantId, query, selectList, groups);
+  const rows = await readRows<R>(db, onePageStatement(db, tenantId, query, selectList, groups), { prepared: namesOneUser(query) });
+  if (query.beforeSeq !== undefined) rows.reverse();
+  return rows;
+}
+
+/** findPageRows' page in one statement: the select list and groups per row, its order, offset and limit. */
+function onePageStatement(db: Executor, tenantId: string, query: UserListQuery, selectList: (string | Knex.Raw)[], groups?: GroupsAggregate): Knex.QueryBuilder {
   const backwards = query.beforeSeq !== undefined;
   const q = filtered(db, tenantId, query).select([...selectList, ...(groups ? [groupsSubquery(db, groups, query.viewer)] : [])]);
   const dir = query.sortOrder === 'desc' ? 'desc' : 'asc';
@@ -154,9 +162,7 @@ async function findPageRows<R>(db: Executor, tenantId: string, query: UserListQu
   // RFC 7644 §3.4.2.3: resources without a value sort last ascending, first descending.
   if (query.sortBy) q.orderByRaw(`${sortExpression(userFields, query.sortBy)} ${dir} NULLS ${dir === 'desc' ? 'FIRST' : 'LAST'}`);
   q.orderBy('u.seq', backwards ? 'desc' : query.sortBy ? dir : 'asc');
-  const rows = await readRows<R>(db, q.offset(query.offset).limit(query.limit), { prepared: namesOneUser(query) });
-  if (backwards) rows.reverse();
-  return rows;
+  return q.offset(query.offset).limit(query.limit);
 }
 
 /**
@@ -270,15 +276,9 @@ type TextRow = {
  */
 export async function findUserTextPage(db: Executor, tenantId: string, query: UserListQuery, format: UserTextFormat): Promise<UserTextPage> {
   if (query.limit <= 0) return { users: [] };
-  const selectList: (string | Knex.Raw)[] = [
-    ...['id', 'seq', 'user_name', 'external_id', 'display_name', 'active', 'version'].map((c) => `u.${c}`),
-    db.raw('u.resource::text AS resource_json'),
-    db.raw('(u.resource -> ?::text) IS NOT NULL AS has_key', [format.key ?? '']),
-    db.raw(`${isoText('u.created_at')} AS created`),
-    db.raw(`${isoText('u.updated_at')} AS last_modified`),
-    ...(query.withTenantTotal ? [tenantTotalColumn(db, tenantId)] : []),
-  ];
-  const rows = await findPageRows<TextRow>(db, tenantId, query, selectList, format.groups ? groupsText(format.groups) : undefined);
+  const rows = lookupByKey(query)
+    ? await findLookupTextRows(db, tenantId, query, query.criteria, format)
+    : await findPageRows<TextRow>(db, tenantId, query, textSelectList(db, tenantId, format.key ?? '', query.withTenantTotal), format.groups ? groupsText(format.groups) : undefined);
   const users = rows.map(
     (r): UserText => ({
       id: r.id,
@@ -296,6 +296,47 @@ export async function findUserTextPage(db: Executor, tenantId: string, query: Us
     }),
   );
   return { users, tenantTotal: tenantTotalOf(rows) };
+}
+
+/** findUserTextPage's select list: `key` is the extension whose presence has_key tells. */
+function textSelectList(db: Executor, tenantId: string, key: string, withTenantTotal: boolean | undefined): (string | Knex.Raw)[] {
+  return [
+    ...['id', 'seq', 'user_name', 'external_id', 'display_name', 'active', 'version'].map((c) => `u.${c}`),
+    db.raw('u.resource::text AS resource_json'),
+    db.raw('(u.resource -> ?::text) IS NOT NULL AS has_key', [key]),
+    db.raw(`${isoText('u.created_at')} AS created`),
+    db.raw(`${isoText('u.updated_at')} AS last_modified`),
+    ...(withTenantTotal ? [tenantTotalColumn(db, tenantId)] : []),
+  ];
+}
+
+type KeyLookup = Extract<Criteria, { op: 'cmp' }> & { value: string };
+
+/**
+ * A lookup by key (namesOneUser) of a token acting as nobody, from the first position: the one statement of the commonest IdP request, `userName eq "…"`. Its text is the
+ * same for every value, so it is built once per shape (readShapedRows).
+ */
+function lookupByKey(query: UserListQuery): query is UserListQuery & { criteria: KeyLookup } {
+  return namesOneUser(query) && !query.viewer && query.userName === undefined && query.offset === 0 && query.afterSeq === undefined && query.beforeSeq === undefined;
+}
+
+/** findPageRows' rows of a lookupByKey query, built once per shape (see lookupByKey). */
+function findLookupTextRows(db: Executor, tenantId: string, query: UserListQuery, criteria: KeyLookup, format: UserTextFormat): Promise<TextRow[]> {
+  const t = format.groups;
+  const key = `users.text.lookup:${criteria.field.toLowerCase()}:${query.withTenantTotal ? 1 : 0}:${t ? 1 : 0}`;
+  // With groups, the template's five parts are values too (the request's base URL is in them).
+  const values = { tenantId, value: criteria.value, key: format.key ?? '', limit: query.limit, ...(t ?? {}) };
+  return readShapedRows<TextRow, typeof values>(
+    db,
+    key,
+    values,
+    (v) => {
+      const shaped: UserListQuery = { ...query, criteria: { ...criteria, value: v.value }, limit: v.limit };
+      const select = textSelectList(db, v.tenantId, v.key, query.withTenantTotal);
+      return onePageStatement(db, v.tenantId, shaped, select, t ? groupsText(v as typeof v & MemberTemplate) : undefined);
+    },
+    { prepared: true },
+  );
 }
 
 /** The direct groups, each written with the template, in name order. */
