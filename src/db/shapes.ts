@@ -11,7 +11,8 @@ import type { Knex } from 'knex';
  * later requests only put their values in the places the first build found for them.
  *
  * How the places are found: the first build runs with a marker in place of each value (a string
- * no client value holds; an integer of its own for a number), and each marker must come out of
+ * with a control character and the value's place; an integer of its own for a number), and each
+ * marker must come out of
  * Knex as one whole binding, untouched, and nowhere in the text. If any does not (the builder
  * changed it, branched on it, or wrote it into the text), the shape is not kept, and the statement
  * is built with its values every time, as before. The caller's `key` must name everything else the
@@ -59,8 +60,9 @@ const native = (q: Knex.QueryBuilder | Knex.Raw): NativeStatement => q.toSQL().t
 export function shapedStatement<V extends ShapeValues>(key: string, values: V, build: (values: V) => Knex.QueryBuilder | Knex.Raw): NativeStatement {
   let shape = shapes.get(key);
   if (shape === undefined) {
+    if (shapes.size >= MAX_SHAPES) return native(build(values));
     shape = learn(values, build);
-    if (shapes.size < MAX_SHAPES) shapes.set(key, shape);
+    shapes.set(key, shape);
   }
   if (shape === null) return native(build(values));
   const bindings = shape.take.map((t) => ('value' in t ? values[t.value] : t.constant));
