@@ -1,10 +1,14 @@
+import http from 'node:http';
 import { expect } from 'chai';
+import express from 'express';
+import helmet from 'helmet';
 import request from 'supertest';
 import { ConfigError, loadConfig } from '../../src/config';
 import type { RateLimitStore } from '../../src/domain/ratelimit/rate-limit';
 import { newTenant } from '../helpers/factories';
 import { api, bearer } from '../helpers/http';
 import { appWith } from './helpers';
+import { HELMET_OPTIONS, helmetHeaders } from '../../src/http/common/hardening';
 
 describe('ops: hardening', () => {
   it('sends helmet\'s security headers', async () => {
@@ -13,6 +17,27 @@ describe('ops: hardening', () => {
     expect(res.headers['strict-transport-security']).to.match(/max-age=\d+/);
     expect(res.headers['content-security-policy']).to.include("default-src 'self'");
     expect(res.headers).to.not.have.property('x-powered-by');
+  });
+
+  it('sends exactly the headers helmet sets, decided once at start-up', async () => {
+    const plain = http.createServer((req, res) => helmet(HELMET_OPTIONS)(req, res, () => res.end()));
+    const fromHelmet = (await request(plain).get('/').expect(200)).headers;
+    const transport = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding']);
+    const names = Object.keys(fromHelmet).filter((n) => !transport.has(n));
+    expect(names.length).to.be.greaterThan(10);
+    const ours = (await api().get('/healthz').expect(200)).headers;
+    for (const name of names) expect(ours[name], name).to.equal(fromHelmet[name]);
+    // The app answers with the replay, not helmet's middlewares: the replay is what was compared.
+    expect(helmetHeaders(HELMET_OPTIONS).name).to.equal('replayedHelmetHeaders');
+  });
+
+  it('keeps helmet on every request when its options compute a header per request', async () => {
+    let n = 0;
+    const nonce = helmetHeaders({ contentSecurityPolicy: { directives: { 'script-src': ["'self'", () => `'nonce-${++n}'`] } } });
+    expect(nonce.name).to.equal('helmetMiddleware');
+    const app = express().use(nonce).get('/', (_req, res) => void res.end());
+    expect((await request(app).get('/')).headers['content-security-policy']).to.include("'nonce-1'");
+    expect((await request(app).get('/')).headers['content-security-policy']).to.include("'nonce-2'");
   });
 
   it('marks every answer but the documentation Cache-Control: no-store, errors included', async () => {
