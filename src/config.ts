@@ -61,6 +61,8 @@ export interface Config {
    * (HEAP_GROWING_PERCENT; see src/ops/heap.ts); 0: V8's own factor (up to 300%).
    */
   readonly heapGrowingPercent: number;
+  /** Whether V8's allocation-site pretenuring stays on (V8_PRETENURING; see src/ops/heap.ts). */
+  readonly v8Pretenuring: boolean;
   /**
    * The service's public origin (PUBLIC_URL, e.g. https://roster.example.com): SCIM `Location`,
    * `meta.location` and `$ref` are built on it; unset, on the request's scheme and Host header.
@@ -306,6 +308,7 @@ export function loadConfig(env: Env = process.env): Config {
     oauthTokenTtlSeconds: int(env, 'OAUTH_TOKEN_TTL_SECONDS', 3600, 60, 86_400),
     tokenCacheTtlSeconds: int(env, 'TOKEN_CACHE_TTL_SECONDS', 30, 0, 3600),
     heapGrowingPercent: int(env, 'HEAP_GROWING_PERCENT', 50, 0, 1000),
+    v8Pretenuring: bool(env, 'V8_PRETENURING', false),
     publicUrl: publicUrl(env),
     ops,
   });

@@ -9,7 +9,7 @@ import { createDb, knexLog } from './db/knex';
 import { assertSchemaCurrent, migrateLatest } from './db/migrate';
 import { createLogger } from './logger';
 import { createMetricsServer } from './ops/metrics-server';
-import { applyHeapGrowingPercent } from './ops/heap';
+import { applyHeapGrowingPercent, applyPretenuring } from './ops/heap';
 import { createOps } from './ops/ops';
 import { tokenRuntimeOf } from './domain/tokens/token-runtime';
 
@@ -36,6 +36,7 @@ function listenOn(server: Server, port: number, name: string): Promise<void> {
 async function main(): Promise<void> {
   const config = loadConfig();
   applyHeapGrowingPercent(config.heapGrowingPercent);
+  applyPretenuring(config.v8Pretenuring);
   const logger = createLogger(config.logLevel);
   knexLog.warn = (message) => logger.warn({ knex: message }, 'knex warning');
   const db = createDb(config.db);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
+import { batchedSql, ReadLanes, rowsByPosition, type BatchedStatement } from './read-batches';
 import { shapedStatement, type ShapeValues } from './shapes';
 import { retryingConflicts, type Executor } from './transaction';
 
@@ -141,19 +142,20 @@ async function queryPglite<T>(pglite: PgliteConnection, sql: string, bindings: r
  * runner (query ids, events, response processing, error rewriting) costs about as much CPU as
  * the statement itself on a small indexed read (measured: ~50 µs of ~200 µs); the hot statements
  * skip it. Knex's `query` event is still emitted (with `direct: true`, and `prepared` when it
- * runs as a named statement) for those who listen (statement counting in tests, debugging).
+ * runs as a named statement, and `batch`, the number of lookups, when it runs several together) for
+ * those who listen (statement counting in tests, debugging).
  */
-async function runOnPool<T>(db: Knex, driver: 'pg' | 'pglite', sql: string, bindings: readonly unknown[], opts: StatementOptions): Promise<T[]> {
+async function runOnPool<T>(db: Knex, driver: 'pg' | 'pglite', sql: string, bindings: readonly unknown[], opts: StatementOptions, batch?: number): Promise<T[]> {
   const client = db.client as unknown as PooledClient<PooledConnection>;
   const name = preparedName(client, driver, sql, opts.prepared);
   const connection = await client.acquireConnection();
   try {
     try {
-      return await execute<T>(db, driver, connection, sql, bindings, name);
+      return await execute<T>(db, driver, connection, sql, bindings, name, batch);
     } catch (err) {
       // Nothing ran: the server refused the prepared form itself. Stop using it and run unnamed.
       if (!forgetRefusedForm(client, sql, name, err)) throw err;
-      return await execute<T>(db, driver, connection, sql, bindings, undefined);
+      return await execute<T>(db, driver, connection, sql, bindings, undefined, batch);
     }
   } finally {
     await client.releaseConnection(connection);
@@ -181,8 +183,8 @@ function forgetRefusedForm(client: PooledClient<PooledConnection>, sql: string, 
 }
 
 /** One statement on a connection of the pool, emitting Knex's `query` event (see runOnPool). */
-function execute<T>(db: Knex, driver: 'pg' | 'pglite', connection: PooledConnection, sql: string, bindings: readonly unknown[], name: string | undefined): Promise<T[]> {
-  if (db.listenerCount('query') > 0) db.emit('query', { sql, bindings, direct: true, prepared: name !== undefined });
+function execute<T>(db: Knex, driver: 'pg' | 'pglite', connection: PooledConnection, sql: string, bindings: readonly unknown[], name: string | undefined, batch?: number): Promise<T[]> {
+  if (db.listenerCount('query') > 0) db.emit('query', { sql, bindings, direct: true, prepared: name !== undefined, ...(batch ? { batch } : {}) });
   return driver === 'pg' ? connection.query({ text: sql, values: bindings, name }).then((r) => r.rows as T[]) : queryPglite<T>(connection, sql, bindings, name);
 }
 
@@ -202,22 +204,91 @@ export async function readRows<T>(db: Executor, query: Knex.QueryBuilder | Knex.
   return runOnPool<T>(db as Knex, driver, sql, bindings, opts);
 }
 
+/** A value of a shaped read that differs between lookups run together (read-batches.ts). */
+export interface BatchBy {
+  /** The value's name among the statement's values. */
+  name: string;
+  /** Its type in the statement (what PostgreSQL makes of its placeholder): `text`, `uuid`. */
+  type: string;
+}
+
 /**
  * readRows for a statement whose text depends on its shape only (shapes.ts): `key` names that
  * shape, `values` what varies, `build` makes the statement from them. On the pool its text is
- * built once per shape; in a transaction it is built and run through Knex as usual.
+ * built once per shape; in a transaction it is built and run through Knex as usual. With
+ * `batchBy`, lookups of the same statement and constants that differ only in that value and
+ * arrive while it runs run together as one statement (read-batches.ts).
  */
 export async function readShapedRows<T, V extends ShapeValues>(
   db: Executor,
   key: string,
   values: V,
   build: (values: V) => Knex.QueryBuilder | Knex.Raw,
-  opts: StatementOptions = {},
+  opts: StatementOptions & { batchBy?: BatchBy } = {},
 ): Promise<T[]> {
   const driver = pooledDriver(db);
   if (!driver) return readRows<T>(db, build(values), opts);
-  const { sql, bindings } = shapedStatement(`${driver}:${key}`, values, build);
-  return runOnPool<T>(db as Knex, driver, sql, bindings, opts);
+  const { sql, bindings, from } = shapedStatement(`${driver}:${key}`, values, build);
+  const value = opts.batchBy ? values[opts.batchBy.name] : undefined;
+  const batched = typeof value === 'string' && from ? batchedForm(sql, from, opts.batchBy!) : undefined;
+  if (!batched) return runOnPool<T>(db as Knex, driver, sql, bindings, opts);
+  const knexDb = db as Knex;
+  const laneKey = `${driver}\u0000${sql}\u0000${JSON.stringify(bindings.map((b, i) => (from![i] === opts.batchBy!.name ? null : b)))}`;
+  return lanesOf(knexDb).read<T>(laneKey, value as string, {
+    alone: (v) => runOnPool<T>(knexDb, driver, sql, withValue(bindings, from!, opts.batchBy!.name, v), opts),
+    together: async (vs) => {
+      const runEach = () => Promise.allSettled(vs.map((v) => runOnPool<T>(knexDb, driver, sql, withValue(bindings, from!, opts.batchBy!.name, v), opts)));
+      if (unbatchable.has(sql)) return runEach();
+      try {
+        const rows = await runOnPool<Record<string, unknown>>(knexDb, driver, batched.sql, batched.bindings(bindings, vs), opts, vs.length);
+        return rowsByPosition<T>(rows, vs.length).map((value) => ({ status: 'fulfilled', value }));
+      } catch (err) {
+        // CASE: no SQLSTATE (the connection failed): every lookup of the batch fails with it.
+        const code = (err as { code?: unknown }).code;
+        if (typeof code !== 'string') throw err;
+        // CASE: the server refused the batched text itself (class 42: a type or a construct that
+        // does not fit the rewriting): this statement runs alone from now on.
+        if (code.startsWith('42')) unbatchable.add(sql);
+        // Any error of the database: one value may have caused it (a text it cannot take), and it
+        // is that lookup's error alone, so each runs alone and gets its own rows or error.
+        return runEach();
+      }
+    },
+  });
+}
+
+/** The lanes of each pool (read-batches.ts). */
+const lanesByPool = new WeakMap<object, ReadLanes>();
+function lanesOf(db: Knex): ReadLanes {
+  let lanes = lanesByPool.get(db.client);
+  if (!lanes) lanesByPool.set(db.client, (lanes = new ReadLanes()));
+  return lanes;
+}
+
+/** Lookups running and waiting in the pool's lanes (for tests). */
+export function readLaneCounts(db: Knex): { lanes: number; running: number; waiting: number } {
+  return lanesByPool.get(db.client)?.counts() ?? { lanes: 0, running: 0, waiting: 0 };
+}
+
+/** Batched forms by statement text (null: it cannot be batched). */
+const batchedForms = new Map<string, BatchedStatement | null>();
+/** Statement texts whose batched form the server refused. */
+const unbatchable = new Set<string>();
+
+function batchedForm(sql: string, from: readonly (string | undefined)[], by: BatchBy): BatchedStatement | undefined {
+  let form = batchedForms.get(sql);
+  if (form === undefined) {
+    if (batchedForms.size >= MAX_NAMED) return undefined;
+    const places = from.flatMap((name, i) => (name === by.name ? [i] : []));
+    form = batchedSql(sql, from.length, places, by.type) ?? null;
+    batchedForms.set(sql, form);
+  }
+  return form ?? undefined;
+}
+
+/** `bindings` with `value` at the places of the value named `name`. */
+function withValue(bindings: readonly unknown[], from: readonly (string | undefined)[], name: string, value: string): unknown[] {
+  return bindings.map((b, i) => (from[i] === name ? value : b));
 }
 
 /**

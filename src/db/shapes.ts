@@ -29,11 +29,18 @@ type Take = { value: string } | { constant: unknown };
 interface Shape {
   sql: string;
   take: Take[];
+  /** The value's name for each binding (undefined for a constant). */
+  from: (string | undefined)[];
 }
 
 export interface NativeStatement {
   sql: string;
   bindings: readonly unknown[];
+}
+
+/** A statement from a kept shape also tells, for each binding, the name of the value it holds (undefined: a constant). */
+export interface ShapedStatement extends NativeStatement {
+  from?: readonly (string | undefined)[];
 }
 
 /** At most this many shapes are kept; past them statements are built as usual. */
@@ -57,7 +64,7 @@ export function checkShapes(on: boolean): void {
 const native = (q: Knex.QueryBuilder | Knex.Raw): NativeStatement => q.toSQL().toNative();
 
 /** The statement of `key` with these values: from its kept shape, or built (see above). */
-export function shapedStatement<V extends ShapeValues>(key: string, values: V, build: (values: V) => Knex.QueryBuilder | Knex.Raw): NativeStatement {
+export function shapedStatement<V extends ShapeValues>(key: string, values: V, build: (values: V) => Knex.QueryBuilder | Knex.Raw): ShapedStatement {
   let shape = shapes.get(key);
   if (shape === undefined) {
     if (shapes.size >= MAX_SHAPES) return native(build(values));
@@ -72,7 +79,7 @@ export function shapedStatement<V extends ShapeValues>(key: string, values: V, b
       throw new Error(`statement shape "${key}" differs from a fresh build: its key must name what else its text depends on`);
     }
   }
-  return { sql: shape.sql, bindings };
+  return { sql: shape.sql, bindings, from: shape.from };
 }
 
 /** Builds with markers and finds where each value goes; null when the text depends on them. */
@@ -110,5 +117,5 @@ function learn<V extends ShapeValues>(values: V, build: (values: V) => Knex.Quer
     }
   }
   // A value that left no binding was dropped or turned into text (a uuid that is no uuid: FALSE).
-  return found.size === names.length ? { sql: built.sql, take } : null;
+  return found.size === names.length ? { sql: built.sql, take, from: take.map((t) => ('value' in t ? t.value : undefined)) } : null;
 }

@@ -35,7 +35,12 @@ describe('statements built once per shape (src/db/shapes.ts)', () => {
       { tenantId: 't-3', name: '', limit: 0 },
     ];
     const out = values.map((v) => shapedStatement(key, v, b.build));
-    for (const [i, v] of values.entries()) expect(out[i]).to.deep.equal(lookup(v).toSQL().toNative());
+    for (const [i, v] of values.entries()) {
+      const { from, ...statement } = out[i];
+      expect(statement).to.deep.equal(lookup(v).toSQL().toNative());
+      // Which value each binding holds ('official' is the builder's own constant).
+      expect(from).to.deep.equal(['tenantId', 'name', undefined, 'limit']);
+    }
     // One build only, with markers, never with a request's values.
     expect(b.calls).to.have.length(1);
     expect(values).to.not.deep.include(b.calls[0]);

@@ -46,7 +46,8 @@ export async function findGroupPageWithTotal(db: Executor, tenantId: string, que
   // whatever the values, its best plan is the unique name index (planning it cost more than
   // running it: ~0.36 vs ~0.26 ms). Any other search stays unnamed: its plan depends on its values.
   // Alone, sorted by at most one key and for a token acting as nobody, its text is the same for
-  // every name, so it is built once per shape (readShapedRows).
+  // every name, so it is built once per shape (readShapedRows), and searches that arrive while it
+  // runs run together as one statement (read-batches.ts).
   const rows =
     c?.op === 'cmp' && typeof c.value === 'string' && namesOneGroup(c) && !viewer && !query.ids && (query.sort?.length ?? 0) <= 1
       ? await readShapedRows<PageRow, LookupValues>(
@@ -54,7 +55,7 @@ export async function findGroupPageWithTotal(db: Executor, tenantId: string, que
           `groups.page.lookup:${c.field.toLowerCase()}:${c.cmp}:${orderOf(query)}:${query.offset > 0 ? 1 : 0}`,
           { tenantId, value: c.value, limit: Math.max(0, query.limit), offset: query.offset > 0 ? query.offset : undefined },
           (v) => pageStatement(db, v.tenantId, { ...query, criteria: { ...c, value: v.value }, offset: v.offset ?? 0, limit: v.limit }),
-          { prepared: true },
+          { prepared: true, batchBy: { name: 'value', type: 'text' } },
         )
       : await readRows<PageRow>(db, pageStatement(db, tenantId, query, viewer), { prepared: namesOneGroup(c) });
   return { items: rows.filter((r) => r.id !== null).map(toGroup), total: Number(rows[0]?.total ?? 0) };

@@ -314,7 +314,8 @@ type KeyLookup = Extract<Criteria, { op: 'cmp' }> & { value: string };
 
 /**
  * A lookup by key (namesOneUser) of a token acting as nobody, from the first position: the one statement of the commonest IdP request, `userName eq "…"`. Its text is the
- * same for every value, so it is built once per shape (readShapedRows).
+ * same for every value, so it is built once per shape (readShapedRows), and lookups that arrive
+ * while it runs run together as one statement (read-batches.ts).
  */
 function lookupByKey(query: UserListQuery): query is UserListQuery & { criteria: KeyLookup } {
   return namesOneUser(query) && !query.viewer && query.userName === undefined && query.offset === 0 && query.afterSeq === undefined && query.beforeSeq === undefined;
@@ -335,7 +336,7 @@ function findLookupTextRows(db: Executor, tenantId: string, query: UserListQuery
       const select = textSelectList(db, v.tenantId, v.key, query.withTenantTotal);
       return onePageStatement(db, v.tenantId, shaped, select, t ? groupsText(v as typeof v & MemberTemplate) : undefined);
     },
-    { prepared: true },
+    { prepared: true, batchBy: { name: 'value', type: criteria.field.toLowerCase() === 'id' ? 'uuid' : 'text' } },
   );
 }
 
