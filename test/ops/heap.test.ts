@@ -80,7 +80,7 @@ function pretenuringRounds(env: Record<string, string>, work: boolean): number {
     const keep = [];
     const make = (i) => ({ a: i, b: [i, i + 1], c: 'x' + i });
     for (let r = 0; r < ${work ? 30 : 0}; r++) { for (let i = 0; i < 200000; i++) keep.push(make(i)); if (keep.length > 2e6) keep.length = 0; }`;
-  const out = execFileSync(process.execPath, ['--trace-pretenuring-statistics', '-r', 'ts-node/register/transpile-only', '-e', script], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--single-threaded-gc', '--trace-pretenuring-statistics', '-r', 'ts-node/register/transpile-only', '-e', script], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
   return out.split('\n').filter((line) => /pretenuring:/.test(line)).length;
 }
 
@@ -103,8 +103,9 @@ describe('ops: allocation-site pretenuring (V8_PRETENURING)', function () {
 
   it('takes effect when set at start: V8 stops weighing allocation sites for pretenuring, where with the setting on it goes on', () => {
     const loading = pretenuringRounds({}, false);
-    // Measured here: 23 rounds with the setting on, 3 by default, 3 for loading alone.
-    expect(pretenuringRounds({ V8_PRETENURING: 'on' }, true) - loading, 'with the setting on').to.be.at.least(10);
+    // Measured here (single-threaded collector): 6 rounds more than loading alone with the setting
+    // on (V8 stops weighing a site once it has pretenured it), none by default.
+    expect(pretenuringRounds({ V8_PRETENURING: 'on' }, true) - loading, 'with the setting on').to.be.at.least(3);
     expect(pretenuringRounds({}, true) - loading, 'by default').to.be.at.most(1);
   });
 });
