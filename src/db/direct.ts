@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { batchedSql, ReadLanes, rowsByPosition, type BatchedStatement } from './read-batches';
+import { batchedSql, ReadLanes, rowsByPosition, RUNNING_PER_LANE, type BatchedStatement } from './read-batches';
 import { shapedStatement, type ShapeValues } from './shapes';
 import { retryingConflicts, type Executor } from './transaction';
 
@@ -234,7 +234,7 @@ export async function readShapedRows<T, V extends ShapeValues>(
   if (!batched) return runOnPool<T>(db as Knex, driver, sql, bindings, opts);
   const knexDb = db as Knex;
   const laneKey = `${driver}\u0000${sql}\u0000${JSON.stringify(bindings.map((b, i) => (from![i] === opts.batchBy!.name ? null : b)))}`;
-  return lanesOf(knexDb).read<T>(laneKey, value as string, {
+  return lanesOf(knexDb, driver).read<T>(laneKey, value as string, {
     alone: (v) => runOnPool<T>(knexDb, driver, sql, withValue(bindings, from!, opts.batchBy!.name, v), opts),
     together: async (vs) => {
       const runEach = () => Promise.allSettled(vs.map((v) => runOnPool<T>(knexDb, driver, sql, withValue(bindings, from!, opts.batchBy!.name, v), opts)));
@@ -259,9 +259,9 @@ export async function readShapedRows<T, V extends ShapeValues>(
 
 /** The lanes of each pool (read-batches.ts). */
 const lanesByPool = new WeakMap<object, ReadLanes>();
-function lanesOf(db: Knex): ReadLanes {
+function lanesOf(db: Knex, driver: 'pg' | 'pglite'): ReadLanes {
   let lanes = lanesByPool.get(db.client);
-  if (!lanes) lanesByPool.set(db.client, (lanes = new ReadLanes()));
+  if (!lanes) lanesByPool.set(db.client, (lanes = new ReadLanes(driver === 'pglite' ? 1 : RUNNING_PER_LANE)));
   return lanes;
 }
 

@@ -18,7 +18,10 @@
  * its own rows or its own error.
  */
 
-/** Statements of one lane that run at the same time; the lookups that arrive meanwhile wait. */
+/**
+ * Statements of one lane that run at the same time on PostgreSQL; the lookups that arrive
+ * meanwhile wait. On PGlite, which runs one statement at a time anyway, one.
+ */
 export const RUNNING_PER_LANE = 2;
 /** At most this many lookups run as one statement; the rest wait for the next. */
 export const MAX_BATCH = 64;
@@ -131,11 +134,13 @@ export interface LaneRunner<T> {
 export class ReadLanes {
   private readonly lanes = new Map<string, Lane>();
 
+  constructor(private readonly runningPerLane = RUNNING_PER_LANE) {}
+
   /** The rows of one lookup: at once when its lane has room, else together with the others waiting. */
   read<T>(laneKey: string, value: string, runner: LaneRunner<T>): Promise<T[]> {
     let lane = this.lanes.get(laneKey);
     if (!lane) this.lanes.set(laneKey, (lane = { running: 0, waiting: [] }));
-    if (lane.running < RUNNING_PER_LANE) {
+    if (lane.running < this.runningPerLane) {
       lane.running++;
       return runner.alone(value).finally(() => this.done(laneKey, lane, runner));
     }
