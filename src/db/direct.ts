@@ -270,18 +270,19 @@ export function readLaneCounts(db: Knex): { lanes: number; running: number; wait
   return lanesByPool.get(db.client)?.counts() ?? { lanes: 0, running: 0, waiting: 0 };
 }
 
-/** Batched forms by statement text (null: it cannot be batched). */
+/** Batched forms by value, type and statement text (null: it cannot be batched). */
 const batchedForms = new Map<string, BatchedStatement | null>();
 /** Statement texts whose batched form the server refused. */
 const unbatchable = new Set<string>();
 
 function batchedForm(sql: string, from: readonly (string | undefined)[], by: BatchBy): BatchedStatement | undefined {
-  let form = batchedForms.get(sql);
+  const key = `${by.name}\u0000${by.type}\u0000${sql}`;
+  let form = batchedForms.get(key);
   if (form === undefined) {
     if (batchedForms.size >= MAX_NAMED) return undefined;
     const places = from.flatMap((name, i) => (name === by.name ? [i] : []));
     form = batchedSql(sql, from.length, places, by.type) ?? null;
-    batchedForms.set(sql, form);
+    batchedForms.set(key, form);
   }
   return form ?? undefined;
 }
