@@ -229,26 +229,41 @@ export async function readShapedRows<T, V extends ShapeValues>(
   const driver = pooledDriver(db);
   if (!driver) return readRows<T>(db, build(values), opts);
   const { sql, bindings, from } = shapedStatement(`${driver}:${key}`, values, build);
-  const value = opts.batchBy ? values[opts.batchBy.name] : undefined;
-  const batched = typeof value === 'string' && from ? batchedForm(sql, from, opts.batchBy!) : undefined;
+  const by = opts.batchBy;
+  const value = by ? values[by.name] : undefined;
+  const batched = by && from && typeof value === 'string' ? batchedForm(sql, from, by) : undefined;
   if (!batched) return runOnPool<T>(db as Knex, driver, sql, bindings, opts);
-  const knexDb = db as Knex;
-  const laneKey = `${driver}\u0000${sql}\u0000${JSON.stringify(bindings.map((b, i) => (from![i] === opts.batchBy!.name ? null : b)))}`;
-  return lanesOf(knexDb, driver).read<T>(laneKey, value as string, {
-    alone: (v) => runOnPool<T>(knexDb, driver, sql, withValue(bindings, from!, opts.batchBy!.name, v), opts),
+  return readInLane<T>(db as Knex, driver, { sql, bindings, from: from!, name: by!.name, batched }, value as string, opts);
+}
+
+/** A shaped lookup that may run with others: its text, bindings, which of them is the value, and its batched form. */
+interface LaneStatement {
+  sql: string;
+  bindings: readonly unknown[];
+  from: readonly (string | undefined)[];
+  name: string;
+  batched: BatchedStatement;
+}
+
+/** readShapedRows of a lookup through its lane (read-batches.ts): alone when the lane has room, else together. */
+function readInLane<T>(db: Knex, driver: 'pg' | 'pglite', s: LaneStatement, value: string, opts: StatementOptions): Promise<T[]> {
+  const alone = (v: string) => runOnPool<T>(db, driver, s.sql, s.bindings.map((b, i) => (s.from[i] === s.name ? v : b)), opts);
+  const laneKey = `${driver}\u0000${s.sql}\u0000${JSON.stringify(s.bindings.map((b, i) => (s.from[i] === s.name ? null : b)))}`;
+  return lanesOf(db, driver).read<T>(laneKey, value, {
+    alone,
     together: async (vs) => {
-      const runEach = () => Promise.allSettled(vs.map((v) => runOnPool<T>(knexDb, driver, sql, withValue(bindings, from!, opts.batchBy!.name, v), opts)));
-      if (unbatchable.has(sql)) return runEach();
+      const runEach = () => Promise.allSettled(vs.map(alone));
+      if (unbatchable.has(s.sql)) return runEach();
       try {
-        const rows = await runOnPool<Record<string, unknown>>(knexDb, driver, batched.sql, batched.bindings(bindings, vs), opts, vs.length);
-        return rowsByPosition<T>(rows, vs.length).map((value) => ({ status: 'fulfilled', value }));
+        const rows = await runOnPool<Record<string, unknown>>(db, driver, s.batched.sql, s.batched.bindings(s.bindings, vs), opts, vs.length);
+        return rowsByPosition<T>(rows, vs.length).map((rowsOfOne) => ({ status: 'fulfilled', value: rowsOfOne }));
       } catch (err) {
         // CASE: no SQLSTATE (the connection failed): every lookup of the batch fails with it.
         const code = (err as { code?: unknown }).code;
         if (typeof code !== 'string') throw err;
         // CASE: the server refused the batched text itself (class 42: a type or a construct that
         // does not fit the rewriting): this statement runs alone from now on.
-        if (code.startsWith('42')) unbatchable.add(sql);
+        if (code.startsWith('42')) unbatchable.add(s.sql);
         // Any error of the database: one value may have caused it (a text it cannot take), and it
         // is that lookup's error alone, so each runs alone and gets its own rows or error.
         return runEach();
@@ -287,10 +302,6 @@ function batchedForm(sql: string, from: readonly (string | undefined)[], by: Bat
   return form ?? undefined;
 }
 
-/** `bindings` with `value` at the places of the value named `name`. */
-function withValue(bindings: readonly unknown[], from: readonly (string | undefined)[], name: string, value: string): unknown[] {
-  return bindings.map((b, i) => (from[i] === name ? value : b));
-}
 
 /**
  * The rows of one raw statement (`?` placeholders), which may write: a statement that is a
