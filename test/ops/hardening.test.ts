@@ -6,7 +6,7 @@ import request from 'supertest';
 import { ConfigError, loadConfig } from '../../src/config';
 import type { RateLimitStore } from '../../src/domain/ratelimit/rate-limit';
 import { newTenant } from '../helpers/factories';
-import { api, bearer } from '../helpers/http';
+import { api, bearer, freshAddress } from '../helpers/http';
 import { appWith } from './helpers';
 import { HELMET_OPTIONS, helmetHeaders } from '../../src/http/common/hardening';
 
@@ -85,10 +85,10 @@ describe('ops: hardening', () => {
     // Visible through the per-address limit of /oauth/token: one request per address.
     const trusted = appWith({ trustProxy: true, rateLimitUnauth: { rps: 0.01, burst: 1 } }).app;
     const form = { grant_type: 'client_credentials', client_id: 'x', client_secret: 'y' };
-    const a = `192.0.2.${Math.floor(Math.random() * 250) + 1}`;
+    const a = freshAddress();
     await request(trusted).post('/oauth/token').set('X-Forwarded-For', a).type('form').send(form).expect(401);
     await request(trusted).post('/oauth/token').set('X-Forwarded-For', a).type('form').send(form).expect(429);
-    await request(trusted).post('/oauth/token').set('X-Forwarded-For', `198.51.100.${Math.floor(Math.random() * 250) + 1}`).type('form').send(form).expect(401);
+    await request(trusted).post('/oauth/token').set('X-Forwarded-For', freshAddress()).type('form').send(form).expect(401);
 
     // Untrusted (the default): the header is ignored, the bucket is the socket's address.
     const keys: string[] = [];

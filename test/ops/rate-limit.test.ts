@@ -1,4 +1,4 @@
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import request from 'supertest';
 import { postgresRateLimitStore } from '../../src/domain/ratelimit/postgres.store';
@@ -6,7 +6,7 @@ import type { RateLimitStore } from '../../src/domain/ratelimit/rate-limit';
 import { redisRateLimitStore } from '../../src/domain/ratelimit/redis.store';
 import { testContext } from '../helpers/context';
 import { newTenant, type TestTenant } from '../helpers/factories';
-import { bearer } from '../helpers/http';
+import { bearer, freshAddress } from '../helpers/http';
 import { appWith } from './helpers';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -16,8 +16,8 @@ function expectRetryAfter(res: request.Response): void {
   expect(res.headers['retry-after'], 'Retry-After').to.match(/^[1-9][0-9]*$/);
 }
 
-/** A documentation address (RFC 5737) of our own, so no other test shares the bucket. */
-const someIp = () => `203.0.113.${randomInt(1, 255)}, 198.51.100.${randomInt(1, 255)}`;
+/** An X-Forwarded-For of two hops whose client (the left-most) no other request has used. */
+const someIp = () => `${freshAddress()}, 198.51.100.7`;
 
 describe('ops: rate limits', () => {
   let t: TestTenant;
@@ -100,7 +100,7 @@ describe('ops: rate limits', () => {
       expectRetryAfter(res);
       expect(res.body).to.include({ error: 'temporarily_unavailable' });
       // Another address is not affected.
-      await request(app).post('/oauth/token').set('X-Forwarded-For', someIp().replace('203.0.113', '192.0.2')).type('form').send(form).expect(401);
+      await request(app).post('/oauth/token').set('X-Forwarded-For', someIp()).type('form').send(form).expect(401);
     });
 
     it('limits the session endpoints per address', async () => {
@@ -116,12 +116,11 @@ describe('ops: rate limits', () => {
     });
 
     it('limits the login endpoints whatever the case of their path (Express routes /OAUTH/TOKEN there too)', async () => {
-      // Addresses no other test uses (someIp's random ones may meet a bucket another test spent).
-      const ip = '203.0.113.1, 100.64.0.1';
+      const ip = someIp();
       const form = { grant_type: 'client_credentials', client_id: randomUUID(), client_secret: 'nope' };
       for (let i = 0; i < 2; i++) await request(app).post('/OAUTH/Token').set('X-Forwarded-For', ip).type('form').send(form).expect(401);
       await request(app).post('/oauth/TOKEN').set('X-Forwarded-For', ip).type('form').send(form).expect(429);
-      const other = '203.0.113.1, 100.64.0.2';
+      const other = someIp();
       for (let i = 0; i < 2; i++) await request(app).get('/API/V1/SESSION').set('X-Forwarded-For', other);
       expectRetryAfter(await request(app).get('/Api/V1/Session').set('X-Forwarded-For', other));
     });
