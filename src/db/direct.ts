@@ -276,7 +276,7 @@ function readInLane<T>(db: Knex, driver: 'pg' | 'pglite', s: LaneStatement, valu
 const lanesByPool = new WeakMap<object, ReadLanes>();
 function lanesOf(db: Knex, driver: 'pg' | 'pglite'): ReadLanes {
   let lanes = lanesByPool.get(db.client);
-  if (!lanes) lanesByPool.set(db.client, (lanes = new ReadLanes(driver === 'pglite' ? 1 : RUNNING_PER_LANE)));
+  if (!lanes) lanesByPool.set(db.client, (lanes = driver === 'pglite' ? new ReadLanes(1, true) : new ReadLanes(RUNNING_PER_LANE)));
   return lanes;
 }
 

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { compileCriteria, sortExpression, type CompiledSql } from '../../db/criteria-sql';
-import { runStatement } from '../../db/direct';
+import { readShapedRows, runStatement } from '../../db/direct';
 import type { Executor } from '../../db/transaction';
 import type { Group, GroupChanges, GroupListQuery, GroupViewer, NewGroup } from './group';
 import { GROUP_COLUMNS, ownerIdsColumn, toGroup, type GroupRow } from './group-rows';
@@ -50,8 +50,13 @@ export async function insertGroup(db: Executor, tenantId: string, g: NewGroup, o
 }
 
 export async function findGroupById(db: Executor, tenantId: string, id: string, opts: { forUpdate?: boolean } = {}): Promise<Group | undefined> {
-  const sql = opts.forUpdate ? `${GROUP_BY_ID} for update` : GROUP_BY_ID;
-  const [row] = await runStatement<GroupRow>(db, sql, [tenantId, id], { prepared: true });
+  // Reads that arrive together run as one statement (read-batches.ts); a locking read runs alone.
+  const [row] = opts.forUpdate
+    ? await runStatement<GroupRow>(db, `${GROUP_BY_ID} for update`, [tenantId, id], { prepared: true })
+    : await readShapedRows<GroupRow, { tenantId: string; id: string }>(db, 'groups.byId', { tenantId, id }, (v) => db.raw(GROUP_BY_ID, [v.tenantId, v.id]), {
+        prepared: true,
+        batchBy: { name: 'id', type: 'uuid' },
+      });
   return row ? toGroup(row) : undefined;
 }
 
