@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { batchedSql, ReadLanes, rowsByPosition, RUNNING_PER_LANE, type BatchedStatement } from './read-batches';
+import { batchedSql, ReadLanes, rowsByPosition, type BatchedStatement } from './read-batches';
 import { shapedStatement, type ShapeValues } from './shapes';
 import { retryingConflicts, type Executor } from './transaction';
 
@@ -276,7 +276,7 @@ function readInLane<T>(db: Knex, driver: 'pg' | 'pglite', s: LaneStatement, valu
 const lanesByPool = new WeakMap<object, ReadLanes>();
 function lanesOf(db: Knex, driver: 'pg' | 'pglite'): ReadLanes {
   let lanes = lanesByPool.get(db.client);
-  if (!lanes) lanesByPool.set(db.client, (lanes = driver === 'pglite' ? new ReadLanes(1, true) : new ReadLanes(RUNNING_PER_LANE)));
+  if (!lanes) lanesByPool.set(db.client, (lanes = driver === 'pglite' ? new ReadLanes(1, true) : new ReadLanes()));
   return lanes;
 }
 
