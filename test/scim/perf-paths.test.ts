@@ -262,10 +262,36 @@ describe('member id ranges (idRangeEnds, memberRangeCount)', () => {
   it('splits the UUID space into equal ranges ending at the largest id, keeping those past a start', () => {
     expect(idRangeEnds(4)).to.deep.equal(['3fffffff-ffff-ffff-ffff-ffffffffffff', '7fffffff-ffff-ffff-ffff-ffffffffffff', 'bfffffff-ffff-ffff-ffff-ffffffffffff', 'ffffffff-ffff-ffff-ffff-ffffffffffff']);
     expect(idRangeEnds(4, '80000000-0000-4000-8000-000000000000')).to.deep.equal(['bfffffff-ffff-ffff-ffff-ffffffffffff', 'ffffffff-ffff-ffff-ffff-ffffffffffff']);
-    expect(idRangeEnds(3)[0]).to.equal('55555554-ffff-ffff-ffff-ffffffffffff');
+    expect(idRangeEnds(3)[0]).to.equal('55555555-5555-5554-ffff-ffffffffffff');
     expect(idRangeEnds(1)).to.deep.equal([undefined]);
     expect(idRangeEnds(0)).to.deep.equal([undefined]);
     expect(idRangeEnds(1e9)).to.have.length(1024);
+  });
+
+  it('splits the span the ids occupy when given it: time-ordered ids sit in a sliver of the space', () => {
+    // Ids of members created over 0x400 ms (a version 7 id starts with its time): four ranges of
+    // 0x100 ms each, the last open-ended (members added meanwhile are read too).
+    const span = { first: '01a24765-0000-0000-0000-000000000000', last: '01a24765-03ff-ffff-ffff-ffffffffffff' };
+    expect(idRangeEnds(4, undefined, span)).to.deep.equal([
+      '01a24765-00ff-ffff-ffff-ffffffffffff',
+      '01a24765-01ff-ffff-ffff-ffffffffffff',
+      '01a24765-02ff-ffff-ffff-ffffffffffff',
+      'ffffffff-ffff-ffff-ffff-ffffffffffff',
+    ]);
+    // Past a start (the first batch's last member), as without a span.
+    expect(idRangeEnds(4, '01a24765-0180-7000-8000-000000000000', span)).to.deep.equal([
+      '01a24765-01ff-ffff-ffff-ffffffffffff',
+      '01a24765-02ff-ffff-ffff-ffffffffffff',
+      'ffffffff-ffff-ffff-ffff-ffffffffffff',
+    ]);
+    // Read as parts of the whole space, every one of these ids falls in the first range.
+    expect(String(idRangeEnds(4)[0]) > span.last).to.equal(true);
+    // A span narrower than the count: no range twice.
+    const narrow = { first: '01a24765-0000-7000-8000-000000000000', last: '01a24765-0000-7001-8000-000000000000' };
+    const ends = idRangeEnds(8, undefined, narrow);
+    expect(new Set(ends).size).to.equal(ends.length);
+    expect(ends[ends.length - 1]).to.equal('ffffffff-ffff-ffff-ffff-ffffffffffff');
+    expect(idRangeEnds(1, undefined, span)).to.deep.equal([undefined]);
   });
 
   it('cuts ranges smaller than a batch, so a range seldom overflows into a batch of a few members', () => {

@@ -45,6 +45,29 @@ describe('SCIM: Users', () => {
     expect(a).to.deep.equal(b);
   });
 
+  it('gives users and groups time-ordered ids: UUID version 7, creation time first (migration 20261205000100)', async () => {
+    const timeOf = (id: string) => parseInt(id.replace(/-/g, '').slice(0, 12), 16);
+    const v7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const before = Date.now();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await t.scim.post('/Users', { schemas: [USER], userName: `v7-${i}@example.com` }).expect(201)).body.id);
+    const bulk = await t.scim
+      .post('/Bulk', { schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'], Operations: [0, 1].map((i) => ({ method: 'POST', path: '/Users', bulkId: `b${i}`, data: { schemas: [USER], userName: `v7-bulk-${i}@example.com` } })) })
+      .expect(200);
+    for (const op of bulk.body.Operations) ids.push(String(op.location).split('/').pop()!);
+    ids.push((await t.scim.post('/Groups', { schemas: [GROUP], displayName: 'v7 group' }).expect(201)).body.id);
+    const after = Date.now();
+    for (const id of ids) {
+      expect(id).to.match(v7);
+      // The server's clock may differ from ours by a little: within a minute of the requests.
+      expect(timeOf(id)).to.be.within(before - 60_000, after + 60_000);
+    }
+    // Created one after the other: their times never go backwards.
+    const times = ids.map(timeOf);
+    expect(times).to.deep.equal([...times].sort((a, b) => a - b));
+    expect(new Set(ids).size).to.equal(ids.length);
+  });
+
   it('reads attribute names without regard to case and writes them back in canonical case', async () => {
     const res = await t.scim.post('/Users', { SCHEMAS: [USER], USERNAME: 'CaSe@example.com', Name: { GIVENNAME: 'Cas' }, EMAILS: [{ VALUE: 'c@example.com', Type: 'WORK', Primary: 'true' }] }).expect(201);
     expect(res.body).to.deep.include({ userName: 'CaSe@example.com', name: { givenName: 'Cas' }, emails: [{ value: 'c@example.com', type: 'work', primary: true }] });

@@ -17,7 +17,7 @@ import { actorOf, type Principal } from '../principal';
 import { countTenantRows } from '../users/users.repository';
 import { assertVersion, type VersionCondition } from '../versions';
 import { countGroupsWhere, findGroupIdPage, type GroupQuery } from './groups-query.repository';
-import { findFirstMembers, findMemberBatch, idRangeEnds, MEMBERS_PER_PART, type MemberTemplates, type MemberTextBatch } from './member-reads.repository';
+import { findFirstMembers, findMemberBatch, idRangeEnds, MEMBERS_PER_PART, memberIdSpan, type MemberTemplates, type MemberTextBatch } from './member-reads.repository';
 import { writeMembers, writeMembersInOneTransaction, type MemberWrite, type MemberWriteContext, type MemberWriteResult } from './member-writes.repository';
 import { writeLanes, type WriteLanes } from '../write-lanes';
 import { checkLength, MAX_EXTERNAL_ID_LENGTH, MAX_NAME_LENGTH } from '../text-limits';
@@ -244,9 +244,10 @@ export function groupDirectoryService(db: Db) {
      * index range scan from where the previous stopped.
      *
      * The user members of a big group (`expected`: its stored member count) are read as id
-     * ranges of about 90% of `batchSize` members each (memberRangeCount), in order, with the
-     * next range's first batch read while the current one is read and written: two statements
-     * in flight, so the database works on two cores, and never more than two batches held.
+     * ranges of about 90% of `batchSize` members each (memberRangeCount; equal parts of the span
+     * their ids occupy, idRangeEnds), in order, with the next range's first batch read while the
+     * current one is read and written: two statements in flight, so the database works on two
+     * cores, and never more than two batches held.
      * `usersInRange` overrides the choice between probing the users key per member and joining
      * the range's users, which otherwise depends on the group's share of its tenant's users.
      */
@@ -302,7 +303,9 @@ export function groupDirectoryService(db: Db) {
       };
       let after: string | undefined = last.id;
       for (const kind of last.kind === 'group' ? (['group', 'user'] as const) : (['user'] as const)) {
-        const bounds = kind === 'user' ? idRangeEnds(ranges, after) : [undefined];
+        // The user members' ids split into ranges over the span they occupy (see idRangeEnds).
+        const span = kind === 'user' && ranges > 1 ? await memberIdSpan(db, p.tenantId, groupId, 'user') : undefined;
+        const bounds = kind === 'user' ? idRangeEnds(ranges, after, span) : [undefined];
         let current = openRange(kind, after, bounds[0]);
         for (let i = 0; i < bounds.length; i++) {
           const following = i + 1 < bounds.length ? openRange(kind, bounds[i], bounds[i + 1]) : undefined;

@@ -203,18 +203,46 @@ export async function findFirstMembers(
 const MAX_RANGES = 1024;
 const LAST_ID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
 
+/** The first 64 bits of a UUID, as a number. */
+const prefixOf = (id: string): bigint => BigInt(`0x${id.replace(/-/g, '').slice(0, 16)}`);
+
+/** The largest UUID whose first 64 bits are `prefix`. */
+function lastIdWith(prefix: bigint): string {
+  const hex = prefix.toString(16).padStart(16, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-ffff-ffffffffffff`;
+}
+
 /**
- * The inclusive upper ends of `count` equal id ranges (split on the first 32 bits of the UUID),
- * keeping those past `after`; the last is the largest UUID. One range or none: `[undefined]`
- * (no upper end). Random UUIDs spread evenly, so each range holds about 1/count of the members.
+ * The inclusive upper ends of `count` equal id ranges, keeping those past `after`; the last is
+ * the largest UUID, so the ranges cover every id after `after` whatever was added meanwhile. One
+ * range or none: `[undefined]` (no upper end). With `span` (the smallest and largest member id,
+ * memberIdSpan) the ranges split that span on the ids' first 64 bits; without it, the whole UUID
+ * space. Random (version 4) ids spread evenly over the space; time-ordered (version 7) ids, which
+ * users and groups get since migration 20261205000100, spread over their creation times, all
+ * within a sliver of the space (read as equal parts of the whole space, one range held them all).
  */
-export function idRangeEnds(count: number, after?: string): (string | undefined)[] {
+export function idRangeEnds(count: number, after?: string, span?: { first: string; last: string }): (string | undefined)[] {
   const n = Math.min(MAX_RANGES, Math.floor(count));
   if (!(n > 1)) return [undefined];
+  const lo = span ? prefixOf(span.first) : 0n;
+  const width = span ? prefixOf(span.last) - lo + 1n : 1n << 64n;
   const ends: string[] = [];
   for (let i = 1; i <= n; i++) {
-    const end = i === n ? LAST_ID : `${(Math.floor((i * 0x1_0000_0000) / n) - 1).toString(16).padStart(8, '0')}-ffff-ffff-ffff-ffffffffffff`;
-    if (after === undefined || end > after.toLowerCase()) ends.push(end);
+    const end = i === n ? LAST_ID : lastIdWith(lo + (width * BigInt(i)) / BigInt(n) - 1n);
+    // CASE: a span narrower than the count: several ranges end at the same id; keep one.
+    if ((after === undefined || end > after.toLowerCase()) && end !== ends[ends.length - 1]) ends.push(end);
   }
   return ends;
+}
+
+/**
+ * The smallest and largest id among a group's members of a kind, or undefined when it has none:
+ * two index probes, one at each end of the group's part of the primary key.
+ */
+export async function memberIdSpan(db: Executor, tenantId: string, groupId: string, kind: MemberKind): Promise<{ first: string; last: string } | undefined> {
+  // PostgreSQL 15 has no min/max over uuid: each end is the first row of the key in one direction.
+  const end = (dir: 'ASC' | 'DESC') => `(SELECT member_id::text FROM group_members WHERE tenant_id = ? AND group_id = ? AND member_kind = ? ORDER BY member_id ${dir} LIMIT 1)`;
+  const result = await db.raw(`SELECT ${end('ASC')} AS first, ${end('DESC')} AS last`, [tenantId, groupId, kind, tenantId, groupId, kind]);
+  const row = result.rows[0] as { first: string | null; last: string | null } | undefined;
+  return row?.first && row.last ? { first: row.first, last: row.last } : undefined;
 }
