@@ -292,6 +292,11 @@ describe('member id ranges (idRangeEnds, memberRangeCount)', () => {
     expect(new Set(ends).size).to.equal(ends.length);
     expect(ends[ends.length - 1]).to.equal('ffffffff-ffff-ffff-ffff-ffffffffffff');
     expect(idRangeEnds(1, undefined, span)).to.deep.equal([undefined]);
+    // A span at the very start of the space, narrower than the count: only ends that are ids.
+    const start = { first: '00000000-0000-0000-8000-000000000000', last: '00000000-0000-0000-bfff-ffffffffffff' };
+    const atStart = idRangeEnds(4, undefined, start);
+    expect(atStart.every((e) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(String(e))), atStart.join()).to.equal(true);
+    expect(atStart[atStart.length - 1]).to.equal('ffffffff-ffff-ffff-ffff-ffffffffffff');
   });
 
   it('cuts ranges smaller than a batch, so a range seldom overflows into a batch of a few members', () => {

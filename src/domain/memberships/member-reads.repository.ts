@@ -228,7 +228,10 @@ export function idRangeEnds(count: number, after?: string, span?: { first: strin
   const width = span ? prefixOf(span.last) - lo + 1n : 1n << 64n;
   const ends: string[] = [];
   for (let i = 1; i <= n; i++) {
-    const end = i === n ? LAST_ID : lastIdWith(lo + (width * BigInt(i)) / BigInt(n) - 1n);
+    const at = lo + (width * BigInt(i)) / BigInt(n) - 1n;
+    // CASE: a span narrower than the count that starts at the first id of the space: no range ends before it.
+    if (i < n && at < 0n) continue;
+    const end = i === n ? LAST_ID : lastIdWith(at);
     // CASE: a span narrower than the count: several ranges end at the same id; keep one.
     if ((after === undefined || end > after.toLowerCase()) && end !== ends[ends.length - 1]) ends.push(end);
   }
