@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { testContext } from '../helpers/context';
 import { api, bearer } from '../helpers/http';
-import { ENTERPRISE, expectScimError, GROUP, memberRows, qs, scimTenant, USER, type ScimTenant } from './helpers';
+import { BULK_REQUEST, ENTERPRISE, expectScimError, GROUP, memberRows, qs, scimTenant, USER, type ScimTenant } from './helpers';
 
 /** /Users: create, read, replace, delete, uniqueness, attribute characteristics (RFC 7643 §4.1). */
 describe('SCIM: Users', () => {
@@ -52,7 +52,7 @@ describe('SCIM: Users', () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await t.scim.post('/Users', { schemas: [USER], userName: `v7-${i}@example.com` }).expect(201)).body.id);
     const bulk = await t.scim
-      .post('/Bulk', { schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'], Operations: [0, 1].map((i) => ({ method: 'POST', path: '/Users', bulkId: `b${i}`, data: { schemas: [USER], userName: `v7-bulk-${i}@example.com` } })) })
+      .post('/Bulk', { schemas: [BULK_REQUEST], Operations: [0, 1].map((i) => ({ method: 'POST', path: '/Users', bulkId: `b${i}`, data: { schemas: [USER], userName: `v7-bulk-${i}@example.com` } })) })
       .expect(200);
     for (const op of bulk.body.Operations) ids.push(String(op.location).split('/').pop()!);
     ids.push((await t.scim.post('/Groups', { schemas: [GROUP], displayName: 'v7 group' }).expect(201)).body.id);
