@@ -3,7 +3,9 @@ import request from 'supertest';
 import { memberRangeCount } from '../../src/domain/memberships/group-directory.service';
 import { idRangeEnds, MEMBERS_PER_PART } from '../../src/domain/memberships/member-reads.repository';
 import { tokenRuntimeOf } from '../../src/domain/tokens/token-runtime';
+import { encodeCursor } from '../../src/http/scim/params';
 import { scimMemberTemplates } from '../../src/http/scim/stream';
+import { NAMED_TENANT_PAGES, namedTenantPageCount } from '../../src/domain/users/users.repository';
 import { testContext } from '../helpers/context';
 import { newTenant, type TestTenant } from '../helpers/factories';
 import { bearer } from '../helpers/http';
@@ -34,6 +36,10 @@ async function queriesOf(send: () => Promise<unknown>): Promise<{ sql: string; p
   }
   return seen;
 }
+
+/** A binding written as an SQL literal (for EXPLAIN EXECUTE). */
+const literal = (v: unknown) =>
+  Array.isArray(v) ? `'{${v.join(',')}}'` : typeof v === 'number' || typeof v === 'boolean' ? String(v) : `'${String(v).replace(/'/g, "''")}'`;
 
 /** The SQL the app sends while one request runs. */
 const statementsOf = async (send: () => Promise<unknown>): Promise<string[]> => (await queriesOf(send)).map((q) => q.sql);
@@ -189,10 +195,20 @@ describe('SCIM: reads cost one statement where they can', () => {
     expect(await preparedOf(scim('patch', `/scim/v2/Groups/${g.id}`, add))).to.deep.equal([true]);
     const created = await preparedOf(scim('post', '/scim/v2/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `perf-prepared-${Date.now()}` }));
     expect(created).to.deep.equal([true]);
-    // Pages in creation order, by index or cursor, whole or projected: their positions unnamed,
-    // then their rows by position, prepared (see the next test).
+    // Pages in creation order at an offset, whole or projected: their positions unnamed, then
+    // their rows by position, prepared (see the next test).
     expect(await preparedOf(scim('get', '/scim/v2/Users?startIndex=2&count=2'))).to.deep.equal([false, true]);
-    expect(await preparedOf(scim('get', '/scim/v2/Users?count=2&cursor=&attributes=userName'))).to.deep.equal([false, true]);
+    expect(await preparedOf(scim('get', '/scim/v2/Users?startIndex=2&count=2&attributes=userName'))).to.deep.equal([false, true]);
+    // From a position (a cursor page, the first page): one statement naming its tenant, prepared
+    // while the process has room for such texts (a new tenant's text is a new one).
+    const other = await newTenant();
+    const otherToken = await other.token(['scim_provisioning']);
+    await request(app).get('/scim/v2/Users?count=0').set(bearer(otherToken)).expect(200);
+    await new Promise((r) => setTimeout(r, 300));
+    for (const path of ['/scim/v2/Users?count=2&cursor=&attributes=userName', '/scim/v2/Users?count=3']) {
+      const room = namedTenantPageCount() < NAMED_TENANT_PAGES;
+      expect(await preparedOf(() => request(app).get(path).set(bearer(otherToken)).expect(200))).to.deep.equal([room]);
+    }
     // Plans that depend on the values stay unnamed: a prefix filter, a sorted page at an offset
     // (its positions; then, as above, its rows with their groups by position, prepared).
     expect(await preparedOf(scim('get', `/scim/v2/Users?filter=${encodeURIComponent('userName sw "perf-0"')}`))).to.not.include(true);
@@ -212,17 +228,15 @@ describe('SCIM: reads cost one statement where they can', () => {
     };
     db.on('query', onQuery);
     try {
-      for (const path of ['/scim/v2/Users?startIndex=3&count=2', '/scim/v2/Users?count=2&cursor=', '/scim/v2/Users?count=2&cursor=&attributes=userName']) {
+      for (const path of ['/scim/v2/Users?startIndex=3&count=2', '/scim/v2/Users?startIndex=3&count=2&attributes=userName']) {
         await request(app).get(path).set(bearer(token)).expect(200);
       }
     } finally {
       db.removeListener('query', onQuery);
     }
-    expect(pages).to.have.length(3);
-    expect(pages.map((q) => /group_members/.test(q.sql))).to.deep.equal([true, true, false]);
-    const literal = (v: unknown) =>
-      Array.isArray(v) ? `'{${v.join(',')}}'` : typeof v === 'number' || typeof v === 'boolean' ? String(v) : `'${String(v).replace(/'/g, "''")}'`;
-    // A plan made without the values, over tables too small for an index to pay (seq scans off):
+    expect(pages).to.have.length(2);
+    expect(pages.map((q) => /group_members/.test(q.sql))).to.deep.equal([true, false]);
+        // A plan made without the values, over tables too small for an index to pay (seq scans off):
     // the one index it can use is the positions' one, never the tenant's.
     const crowded = await t.group({ name: 'perf plan statistics' });
     // Rolled back at the end: nothing of it (rows or statistics) outlives the test.
@@ -251,6 +265,76 @@ describe('SCIM: reads cost one statement where they can', () => {
         expect(plan.match(/ on groups /g), plan).to.have.length(1);
         expect(plan, plan).to.match(/Index (Only )?Scan using groups_\w+ on groups g[^\n]*\n\s+Index Cond: \(\(tenant_id = g?m\.tenant_id\) AND \(id = g?m\.group_id\)\)/);
         expect(plan, plan).to.not.match(/Join Filter: \(m\./);
+      }
+    } finally {
+      await trx.rollback();
+    }
+  });
+
+  it("reads a page from a position in one statement, from the position, whatever its tenant's share of the users", async () => {
+    const { db } = testContext();
+    // Cursor pages forward and back, whole (with groups) or projected.
+    const path = (q: string) => `/scim/v2/Users?count=2&${q}`;
+    const first = await request(app).get(path('cursor=')).set(bearer(token)).expect(200);
+    let last: request.Response | undefined;
+    const sql = await statementsOf(async () => {
+      last = await request(app).get(path(`cursor=${first.body.nextCursor}`)).set(bearer(token)).expect(200);
+    });
+    expect(last?.body.Resources.map((r: { id: string }) => r.id)).to.deep.equal(users.slice(2, 4).map((u) => u.id));
+    expect(sql, sql.join('\n')).to.have.length(1);
+    const back = await request(app).get(path(`cursor=${last!.body.previousCursor}&attributes=userName`)).set(bearer(token)).expect(200);
+    expect(back.body.Resources.map((r: { id: string }) => r.id)).to.deep.equal(users.slice(0, 2).map((u) => u.id));
+    // The statements of pages of 100 (a first page by cursor and by index, after and before a
+    // position), for their plans.
+    const pages: { sql: string; bindings: unknown[] }[] = [];
+    const onQuery = (q: { sql: string; bindings: unknown[] }) => {
+      if (q.sql.includes('SELECT seq FROM users WHERE tenant_id =')) pages.push(q);
+    };
+    const seqs = (await db('users').where({ tenant_id: t.id }).orderBy('seq').select('seq')).map((r: { seq: string | number }) => Number(r.seq));
+    db.on('query', onQuery);
+    try {
+      for (const q of ['cursor=', `cursor=${encodeCursor({ a: seqs[1] })}`, `cursor=${encodeCursor({ b: seqs[5] })}&attributes=userName`, 'startIndex=1']) {
+        await request(app).get(`/scim/v2/Users?count=100&${q}`).set(bearer(token)).expect(200);
+      }
+    } finally {
+      db.removeListener('query', onQuery);
+    }
+    expect(pages.map((q) => /seq ([<>]) \$\d+/.exec(q.sql)?.[1] ?? 'none')).to.deep.equal(['none', '>', '<', 'none']);
+    expect(pages.map((q) => /group_members/.test(q.sql))).to.deep.equal([true, true, false, true]);
+    for (const q of pages) expect(q.sql).to.include(`tenant_id = '${t.id}'::uuid`);
+    if (db.client.config.client !== 'pg') {
+      // eslint-disable-next-line no-console
+      console.log('      plan part skipped on the embedded database: the plan choice is checked on PostgreSQL (PGlite keeps one connection)');
+      return;
+    }
+    // Plans made without the values, on statistics of many small tenants beside this one grown
+    // big, and of this tenant holding most users: each reads the page from its position through
+    // an index on seq, never the tenant's every user (a primary key scan, a sort).
+    const trx = await db.transaction();
+    try {
+      await trx.raw(`INSERT INTO tenants (id, name) SELECT gen_random_uuid(), 'perf small ' || i || ' ' || ? FROM generate_series(1, 20000) i`, [t.id]);
+      await trx.raw(`INSERT INTO users (tenant_id, user_name) SELECT tn.id, 'small' FROM tenants tn WHERE tn.name LIKE 'perf small %' || ?`, [t.id]);
+      for (const count of [3000, 40000]) {
+        await trx.raw(`INSERT INTO users (tenant_id, user_name) SELECT ?, 'perf-bulk-' || ? || '-' || i FROM generate_series(1, ?) i`, [t.id, count, count]);
+        await trx.raw('ANALYZE users');
+        const [{ share }] = (await trx.raw('SELECT round(100.0 * count(*) FILTER (WHERE tenant_id = ?) / count(*)) AS share FROM users', [t.id])).rows;
+        await trx.raw('SET LOCAL plan_cache_mode = force_generic_plan');
+        for (const [i, q] of pages.entries()) {
+          const name = `user_range_probe_${count}_${i}`;
+          await trx.raw(`PREPARE ${name} AS ${q.sql}`);
+          const plan = (await trx.raw(`EXPLAIN EXECUTE ${name}(${q.bindings.map(literal).join(', ')})`)).rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+          const why = `the tenant holds ${share}% of the users\n${plan}`;
+          // The positions: an index in seq order from the position, stopped by the page size
+          // (the tenant's own index; or, where it holds most users, the seq index filtered).
+          const positions = /->  Limit[^\n]*\n\s+->  Index (?:Only )?Scan (?:Backward )?using (?:users_tenant_seq_idx|users_seq_unique) on users[^\n]*\n((?:\s+(?:Index Cond|Filter): [^\n]*\n)+)/.exec(`${plan}\n`);
+          expect(positions, why).to.not.equal(null);
+          expect(positions![1], why).to.include(`tenant_id = '${t.id}'::uuid`);
+          const position = /seq ([<>]) \$\d+/.exec(q.sql)?.[1];
+          if (position) expect(positions![1], why).to.match(new RegExp(`Index Cond: [^\\n]*seq ${position} \\$\\d`));
+          // Then the users at those positions, by position.
+          expect(plan, why).to.match(/Index Scan using users_seq_unique on users[^\n]*\n\s+Index Cond: \(seq = ANY/);
+          expect(plan, why).to.not.match(/users_pkey|Seq Scan on users|Sort Key: users\.seq|Sort Key: seq/);
+        }
       }
     } finally {
       await trx.rollback();
