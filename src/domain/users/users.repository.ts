@@ -242,8 +242,9 @@ const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
  * pageRowsAt reads them. A token acting as a user (a viewer) and pages at an offset take two
  * statements (positions, then rows by position: see plainPageRows). Reading the users themselves
  * from the position instead (`SELECT * … ORDER BY seq LIMIT n`, ~0.1 ms faster a page by
- * pgbench) let PostgreSQL walk `users_seq_unique` and filter by tenant, which for a page at the
- * end of a tenant's import walks every user another tenant imported after it.
+ * pgbench) was planned, even on the bench's vacuumed data, as a walk of `users_seq_unique`
+ * filtered by tenant, which for a page at the end of a tenant's import walks every user imported
+ * after it; the positions alone read index-only from `(tenant_id, seq)` there.
  *
  * The tenant and the page size are written into the text (the tenant id comes from the token,
  * and is checked to be a UUID; the size is an integer), and the text is kept prepared, so
@@ -254,7 +255,7 @@ const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
  * tenant would be every user on every page (bench/HISTORY.md). Past NAMED_TENANT_PAGES texts
  * the statement runs unnamed, planned with its values every time (by hand: as fast as the two
  * statements). Measured by hand on the bench's 1,050,000 users, builds in turn at c=32: cursor
- * pages 547–614 → 782–897 pages/s, PostgreSQL's CPU per page 1.6–1.8 → 1.1–1.2 ms.
+ * pages 402–536 → 539–706 pages/s, PostgreSQL's CPU per page 2.0–2.6 → 1.6–1.9 ms.
  */
 function rangePageRows<R>(db: Executor, tenantId: string, query: UserListQuery, page: PageColumns): Promise<R[]> {
   const from = query.afterSeq !== undefined ? 'after' : query.beforeSeq !== undefined ? 'before' : 'first';
