@@ -250,9 +250,12 @@ const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
  * and is checked to be a UUID; the size is an integer), and the text is kept prepared, so
  * PostgreSQL may settle on a plan made without the position: such a plan is then made for this
  * tenant's own statistics, as a plan made with every value would be. With the tenant a
- * parameter, a plan made without the values is one for the average tenant: on statistics of many
- * small tenants it read the tenant's users by the primary key and sorted them, which for a big
- * tenant would be every user on every page (bench/HISTORY.md). Past NAMED_TENANT_PAGES texts
+ * parameter, a plan made without the values is one for the average tenant: on the test
+ * database's small statistics such a plan of a like statement read the tenant's users by the
+ * primary key and sorted them, which for a big tenant would be every user on every page
+ * (bench/HISTORY.md, twenty-third part). This statement with the tenant a parameter got right
+ * plans on the statistics its test tries; the tenant in the text makes them right by
+ * construction. Past NAMED_TENANT_PAGES texts
  * the statement runs unnamed, planned with its values every time (by hand: as fast as the two
  * statements). Measured by hand on the bench's 1,050,000 users, builds in turn at c=32: cursor
  * pages 402–536 → 539–706 pages/s, PostgreSQL's CPU per page 2.0–2.6 → 1.6–1.9 ms.
