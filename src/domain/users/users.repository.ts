@@ -309,13 +309,13 @@ function pageRowsAt<R>(db: Executor, tenantId: string, seqs: string[], page: Pag
 
 /** pageRowsAt's statement; `seqs` the positions as an array literal. */
 function rowsAtStatement(db: Executor, tenantId: string, seqs: string, page: PageSelect, viewer?: GroupViewer): Knex.QueryBuilder {
-  return rowsStatement(db, (rows) => rows.select('*').from('users').whereRaw('seq = ANY(?::bigint[])', [seqs]).whereRaw('tenant_id IS NOT DISTINCT FROM ?::uuid', [tenantId]), page, viewer);
+  return rowsStatement(db, db.raw('SELECT * FROM users WHERE seq = ANY(?::bigint[]) AND tenant_id IS NOT DISTINCT FROM ?::uuid', [seqs, tenantId]), page, viewer);
 }
 
 /** A page's statement over its users `u` (read by `users`), in creation order, with their groups when asked for (see pageRowsAt). */
-function rowsStatement(db: Executor, users: Knex.Raw | ((rows: Knex.QueryBuilder) => void), { select, groups }: PageSelect, viewer?: GroupViewer): Knex.QueryBuilder {
+function rowsStatement(db: Executor, users: Knex.Raw, { select, groups }: PageSelect, viewer?: GroupViewer): Knex.QueryBuilder {
   const q = db
-    .with('u', users as Knex.Raw)
+    .with('u', users)
     .from('u')
     .select(select)
     .orderBy('u.seq');
