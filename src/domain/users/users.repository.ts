@@ -274,11 +274,12 @@ function rangePageRows<R>(db: Executor, tenantId: string, query: UserListQuery, 
     return rowsStatement(db, range, page.build({ ...v, tenantId }));
   };
   const key = `users.range:${page.key}:${from}:${tenantId}:${query.limit}`;
+  const alias = page.build(page.values).groups?.alias;
   if (!namedTenantPages.has(key)) {
-    if (namedTenantPages.size >= NAMED_TENANT_PAGES) return readRows<R>(db, build(values));
+    if (namedTenantPages.size >= NAMED_TENANT_PAGES) return readRows<R & PageGroupsRow>(db, build(values)).then((rows) => spreadPageGroups(rows, alias));
     namedTenantPages.add(key);
   }
-  return readShapedRows<R, ShapeValues>(db, key, values, build, { prepared: true });
+  return readShapedRows<R & PageGroupsRow, ShapeValues>(db, key, values, build, { prepared: true }).then((rows) => spreadPageGroups(rows, alias));
 }
 
 /**
@@ -303,8 +304,9 @@ function rangePageRows<R>(db: Executor, tenantId: string, query: UserListQuery, 
 function pageRowsAt<R>(db: Executor, tenantId: string, seqs: string[], page: PageColumns, viewer?: GroupViewer): Promise<R[]> {
   const values = { ...page.values, tenantId, seqs: `{${seqs.join(',')}}` };
   const build = (v: typeof values) => rowsAtStatement(db, v.tenantId, v.seqs, page.build(v), viewer);
-  if (viewer) return readRows<R>(db, build(values), { prepared: true });
-  return readShapedRows<R, typeof values>(db, `users.rows:${page.key}`, values, build, { prepared: true });
+  const alias = page.build(page.values).groups?.alias;
+  if (viewer) return readRows<R & PageGroupsRow>(db, build(values), { prepared: true }).then((rows) => spreadPageGroups(rows, alias));
+  return readShapedRows<R & PageGroupsRow, typeof values>(db, `users.rows:${page.key}`, values, build, { prepared: true }).then((rows) => spreadPageGroups(rows, alias));
 }
 
 /** pageRowsAt's statement; `seqs` the positions as an array literal. */
@@ -312,7 +314,16 @@ function rowsAtStatement(db: Executor, tenantId: string, seqs: string, page: Pag
   return rowsStatement(db, db.raw('SELECT * FROM users WHERE seq = ANY(?::bigint[]) AND tenant_id IS NOT DISTINCT FROM ?::uuid', [seqs, tenantId]), page, viewer);
 }
 
-/** A page's statement over its users `u` (read by `users`), in creation order, with their groups when asked for (see pageRowsAt). */
+/**
+ * At most this many memberships are read as one range of `group_members_member_idx` for a page
+ * (pageGroupsColumns); a page whose members' ids span more falls back to one probe per user.
+ */
+export const PAGE_MEMBERSHIP_SPAN = 1000;
+
+/**
+ * A page's statement over its users `u` (read by `users`), in creation order, with their groups
+ * when asked for (pageGroupsColumns; spreadPageGroups puts them on the rows).
+ */
 function rowsStatement(db: Executor, users: Knex.Raw, { select, groups }: PageSelect, viewer?: GroupViewer): Knex.QueryBuilder {
   const q = db
     .with('u', users)
@@ -320,27 +331,71 @@ function rowsStatement(db: Executor, users: Knex.Raw, { select, groups }: PageSe
     .select(select)
     .orderBy('u.seq');
   if (!groups) return q;
-  const { item, combine, where, bindings, alias } = forViewer(groups, viewer);
+  const { item, where, bindings } = forViewer(groups, viewer);
   return q
     .with(
-      'm',
-      db.raw(`SELECT gm.tenant_id, gm.group_id, array_agg(gm.member_id) AS members
-        FROM u AS pu JOIN group_members gm ON gm.tenant_id = pu.tenant_id AND gm.member_kind = 'user' AND gm.member_id = pu.id
-        GROUP BY gm.tenant_id, gm.group_id`),
+      'r',
+      db.raw(`SELECT gm.group_id, gm.member_id FROM group_members gm
+        WHERE gm.tenant_id = (SELECT tenant_id FROM u LIMIT 1) AND gm.member_kind = 'user'
+          AND gm.member_id >= (SELECT id FROM u ORDER BY id LIMIT 1) AND gm.member_id <= (SELECT id FROM u ORDER BY id DESC LIMIT 1)
+        ORDER BY gm.member_id LIMIT ${PAGE_MEMBERSHIP_SPAN}`),
     )
     .with(
-      'gt',
+      'pm',
+      db.raw(`SELECT r.group_id, r.member_id FROM r WHERE NOT EXISTS (SELECT 1 FROM r OFFSET ${PAGE_MEMBERSHIP_SPAN - 1})
+        UNION ALL
+        SELECT gm.group_id, gm.member_id FROM u AS pu JOIN group_members gm ON gm.tenant_id = pu.tenant_id AND gm.member_kind = 'user' AND gm.member_id = pu.id
+        WHERE EXISTS (SELECT 1 FROM r OFFSET ${PAGE_MEMBERSHIP_SPAN - 1})`),
+    )
+    .select(db.raw(`CASE WHEN u.seq = (SELECT min(seq) FROM u) THEN (SELECT string_agg(pm.member_id::text || pm.group_id::text, '') FROM pm) END AS page_members`))
+    .select(
       db.raw(
-        `SELECT mem.member_id, ${combine('g.item')} AS ${alias}
-           FROM m
-           CROSS JOIN LATERAL (SELECT g.name, ${item} AS item FROM groups g WHERE g.tenant_id = m.tenant_id AND g.id = m.group_id${where} OFFSET 0) g
-           CROSS JOIN LATERAL unnest(m.members) AS mem(member_id)
-           GROUP BY mem.member_id`,
+        `CASE WHEN u.seq = (SELECT min(seq) FROM u) THEN (SELECT json_agg(json_build_array(g.id, g.item) ORDER BY g.name)::text
+           FROM (SELECT DISTINCT group_id FROM pm) AS d
+           CROSS JOIN LATERAL (SELECT g.id, g.name, ${item} AS item FROM groups g WHERE g.tenant_id = (SELECT tenant_id FROM u LIMIT 1) AND g.id = d.group_id${where} OFFSET 0) AS g) END AS page_groups`,
         bindings,
       ),
-    )
-    .select(`gt.${alias}`)
-    .leftJoin('gt', 'gt.member_id', 'u.id');
+    );
+}
+
+/** The page-wide columns of rowsStatement's groups, on the first row of a page. */
+interface PageGroupsRow {
+  page_members?: string | null;
+  page_groups?: string | null;
+}
+
+/**
+ * Puts each user's groups on its row as `alias` — what a per-user aggregate in name order would
+ * give: the items joined by commas (text) or an array of {id, name} (objects), null when none —
+ * from the page-wide columns of rowsStatement: every membership read (as ids, 72 characters
+ * each, some of users off the page) and every group the page's users are in that the viewer may
+ * see, in name order, with its item.
+ */
+function spreadPageGroups<R>(rows: (R & PageGroupsRow)[], alias: GroupsAggregate['alias'] | undefined): R[] {
+  if (!alias) return rows;
+  const head = rows.find((r) => r.page_members != null || r.page_groups != null);
+  const items = new Map<string, { rank: number; item: string | UserGroupRef }>();
+  if (head?.page_groups) (JSON.parse(head.page_groups) as [string, string | UserGroupRef][]).forEach(([id, item], rank) => items.set(id, { rank, item }));
+  const byUser = new Map<string, { rank: number; item: string | UserGroupRef }[]>();
+  const members = head?.page_members ?? '';
+  for (let at = 0; at + 72 <= members.length; at += 72) {
+    const group = items.get(members.slice(at + 36, at + 72));
+    if (!group) continue;
+    const user = members.slice(at, at + 36);
+    const list = byUser.get(user);
+    if (list) list.push(group);
+    else byUser.set(user, [group]);
+  }
+  for (const r of rows) {
+    const row = r as unknown as { id: string } & Record<string, unknown>;
+    const list = byUser.get(row.id);
+    if (!list) row[alias] = null;
+    else {
+      if (list.length > 1) list.sort((a, b) => a.rank - b.rank);
+      row[alias] = alias === 'groups_text' ? list.map((g) => g.item as string).join(',') : list.map((g) => g.item as UserGroupRef);
+    }
+  }
+  return rows;
 }
 
 /** The columns of a page: the select list over `u` and, when asked for, the groups aggregate. */
