@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { MAX_COUNT } from '../../src/http/scim/params';
 import { testContext } from '../helpers/context';
-import { expectScimError, GROUP, idsOf, LIST, qs, scimTenant, SEARCH, USER, type ScimTenant } from './helpers';
+import { expectScimError, GROUP, idsOf, LIST, qs, scimClient, scimTenant, SEARCH, USER, type ScimClient, type ScimTenant } from './helpers';
 
 /** RFC 7644 §3.4.2.3-4 paging and sorting, and cursor paging (draft-ietf-scim-cursor-pagination). */
 describe('SCIM: pagination and sorting', () => {
@@ -94,20 +94,16 @@ describe('SCIM: pagination and sorting', () => {
   });
 
   describe('a user deleted while a page is read', () => {
-    it('reads the page again, so it is full and tells the true total (its positions, then its rows)', async function () {
+    /**
+     * Five users; the second is deleted by a transaction that also holds group_members, which a
+     * page's rows statement reads (their memberships) and its positions do not: the rows wait for
+     * the commit, made once they are sent. `send` reads the page at startIndex 2, count 2.
+     */
+    async function deletedMeanwhile(send: (own: ScimTenant, made: string[]) => Promise<{ body: Record<string, unknown> }>) {
       const { db } = testContext();
-      if (db.client.config.client !== 'pg') {
-        // eslint-disable-next-line no-console
-        console.log('      skipped on the embedded database: holding the delete back needs a second connection');
-        this.skip();
-      }
       const own = await scimTenant();
       const made: string[] = [];
       for (const n of ['one', 'two', 'three', 'four', 'five']) made.push((await own.scim.post('/Users', { schemas: [USER], userName: `${n}@example.com` }).expect(201)).body.id);
-      await own.scim.get('/Users?count=1').expect(200); // the token is known from now on
-      // The second user of the page is deleted by a transaction that also holds the groups table,
-      // which the page's rows statement reads (their groups) and its positions do not: the rows
-      // wait for the commit, made once they are sent, and then no longer find that user.
       const trx = await db.transaction();
       let committed: Promise<unknown> | undefined;
       const statements: string[] = [];
@@ -118,18 +114,50 @@ describe('SCIM: pagination and sorting', () => {
         if (statements.at(-1) === 'rows' && !committed) committed = trx.commit();
       };
       try {
-        await trx.raw('LOCK TABLE groups IN ACCESS EXCLUSIVE MODE');
+        await send(own, made); // the token is known from now on, the statements prepared
+        await trx.raw('LOCK TABLE group_members IN ACCESS EXCLUSIVE MODE');
         await trx('users').where({ id: made[1] }).delete();
         db.on('query', onQuery);
-        const res = await own.scim.get(`/Users${qs({ startIndex: 2, count: 2 })}`).expect(200);
-        expect(statements).to.deep.equal(['positions', 'rows', 'positions', 'rows']);
-        expect(res.body).to.include({ totalResults: 4, itemsPerPage: 2, startIndex: 2 });
-        expect(idsOf(res)).to.deep.equal([made[2], made[3]]);
+        const res = await send(own, made);
+        return { res, statements, made };
       } finally {
         db.removeListener('query', onQuery);
         if (!committed) await trx.rollback();
         await committed;
       }
+    }
+
+    it('reads a page of a token acting as a user again, so it is full and tells the true total (its positions, then its rows)', async function () {
+      if (testContext().db.client.config.client !== 'pg') {
+        // eslint-disable-next-line no-console
+        console.log('      skipped on the embedded database: holding the delete back needs a second connection');
+        this.skip();
+      }
+      let viewer: ScimClient | undefined;
+      const { res, statements, made } = await deletedMeanwhile(async (own, ids) => {
+        viewer ??= scimClient(await own.mint(['scim_provisioning'], { userId: ids[0] }));
+        return viewer.get(`/Users${qs({ startIndex: 2, count: 2 })}`).expect(200);
+      });
+      expect(statements).to.deep.equal(['positions', 'rows', 'positions', 'rows']);
+      expect(res.body).to.include({ totalResults: 4, itemsPerPage: 2, startIndex: 2 });
+      expect(idsOf(res)).to.deep.equal([made[2], made[3]]);
+    });
+
+    it('reads a page at an offset in one statement, its positions and rows in one snapshot: full, with the total of that snapshot', async function () {
+      if (testContext().db.client.config.client !== 'pg') {
+        // eslint-disable-next-line no-console
+        console.log('      skipped on the embedded database: holding the delete back needs a second connection');
+        this.skip();
+      }
+      const { res, statements, made } = await deletedMeanwhile((own) => own.scim.get(`/Users${qs({ startIndex: 2, count: 2 })}`).expect(200));
+      expect(statements).to.deep.equal(['rows']);
+      // Whether the statement's snapshot was taken before or after the delete's commit, the page
+      // and its total agree with it.
+      const before = { total: 5, ids: [made[1], made[2]] };
+      const after = { total: 4, ids: [made[2], made[3]] };
+      const seen = { total: res.body.totalResults, ids: idsOf(res as { body: { Resources?: { id: string }[] } }) };
+      expect([before, after]).to.deep.include(seen);
+      expect(res.body).to.include({ itemsPerPage: 2, startIndex: 2 });
     });
   });
 
