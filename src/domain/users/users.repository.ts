@@ -346,13 +346,14 @@ function rowsAtStatement(db: Executor, tenantId: string, seqs: string, page: Pag
 
 /**
  * At most this many memberships are read as one range of `group_members_member_idx` for a page
- * (pageGroupsColumns); a page whose members' ids span more falls back to one probe per user.
+ * (rowsStatement); a page whose members' ids span more falls back to one probe per user.
  */
 export const PAGE_MEMBERSHIP_SPAN = 1000;
 
 /**
  * A page's statement over its users `u` (read by `users`), in creation order, with their groups
- * when asked for (pageGroupsColumns; spreadPageGroups puts them on the rows).
+ * when asked for: the page's memberships and groups on its first row (spreadPageGroups puts them
+ * on the rows).
  */
 function rowsStatement(db: Executor, users: Knex.Raw, { select, groups }: PageSelect, viewer?: GroupViewer): Knex.QueryBuilder {
   const q = db
