@@ -154,9 +154,10 @@ function namesOneUser(query: UserListQuery): boolean {
  * position, two at an offset); the rest one statement.
  */
 async function findPageRows<R>(db: Executor, tenantId: string, query: UserListQuery, page: PageColumns): Promise<R[]> {
-  if (!query.sortBy && !query.criteria && query.userName === undefined) return plainPageRows<R>(db, tenantId, query, page);
   const { select, groups } = page.build(page.values);
-  if (groups && query.offset > 0) return offsetPageRows<R>(db, tenantId, query, page);
+  // These read the groups page-wide (rowsStatement): each user's are put on its row here.
+  if (!query.sortBy && !query.criteria && query.userName === undefined) return spreadPageGroups(await plainPageRows<R & PageGroupsRow>(db, tenantId, query, page), groups?.alias);
+  if (groups && query.offset > 0) return spreadPageGroups(await offsetPageRows<R & PageGroupsRow>(db, tenantId, query, page), groups.alias);
   const rows = await readRows<R>(db, onePageStatement(db, tenantId, query, select, groups), { prepared: namesOneUser(query) });
   if (query.beforeSeq !== undefined) rows.reverse();
   return rows;
@@ -277,12 +278,11 @@ function rangePageRows<R>(db: Executor, tenantId: string, query: UserListQuery, 
     return rowsStatement(db, range, page.build({ ...v, tenantId }));
   };
   const key = `users.range:${page.key}:${from}:${tenantId}:${query.limit}`;
-  const alias = page.build(page.values).groups?.alias;
   if (!namedTenantPages.has(key)) {
-    if (namedTenantPages.size >= NAMED_TENANT_PAGES) return readRows<R & PageGroupsRow>(db, build(values)).then((rows) => spreadPageGroups(rows, alias));
+    if (namedTenantPages.size >= NAMED_TENANT_PAGES) return readRows<R>(db, build(values));
     namedTenantPages.add(key);
   }
-  return readShapedRows<R & PageGroupsRow, ShapeValues>(db, key, values, build, { prepared: true }).then((rows) => spreadPageGroups(rows, alias));
+  return readShapedRows<R, ShapeValues>(db, key, values, build, { prepared: true });
 }
 
 /**
@@ -308,8 +308,7 @@ function indexPageRows<R>(db: Executor, tenantId: string, query: UserListQuery, 
       ]),
       page.build(v),
     );
-  const alias = page.build(page.values).groups?.alias;
-  return readShapedRows<R & PageGroupsRow, typeof values>(db, `users.offset:${page.key}`, values, build, { prepared: true }).then((rows) => spreadPageGroups(rows, alias));
+  return readShapedRows<R, typeof values>(db, `users.offset:${page.key}`, values, build, { prepared: true });
 }
 
 /**
@@ -334,9 +333,8 @@ function indexPageRows<R>(db: Executor, tenantId: string, query: UserListQuery, 
 function pageRowsAt<R>(db: Executor, tenantId: string, seqs: string[], page: PageColumns, viewer?: GroupViewer): Promise<R[]> {
   const values = { ...page.values, tenantId, seqs: `{${seqs.join(',')}}` };
   const build = (v: typeof values) => rowsAtStatement(db, v.tenantId, v.seqs, page.build(v), viewer);
-  const alias = page.build(page.values).groups?.alias;
-  if (viewer) return readRows<R & PageGroupsRow>(db, build(values), { prepared: true }).then((rows) => spreadPageGroups(rows, alias));
-  return readShapedRows<R & PageGroupsRow, typeof values>(db, `users.rows:${page.key}`, values, build, { prepared: true }).then((rows) => spreadPageGroups(rows, alias));
+  if (viewer) return readRows<R>(db, build(values), { prepared: true });
+  return readShapedRows<R, typeof values>(db, `users.rows:${page.key}`, values, build, { prepared: true });
 }
 
 /** pageRowsAt's statement; `seqs` the positions as an array literal. */
