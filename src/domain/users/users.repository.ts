@@ -258,7 +258,7 @@ const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
  * holds most users, which for a page at the end of a tenant's import walks every user imported
  * after it; so the form before this one read the page's positions index-only from
  * `(tenant_id, seq)` and then each user by `users_seq_unique` (101 descents for a page of 100).
- * Measured on the bench's 1,050,000 users: pgbench (one client) 0.60–0.62 against 0.66–0.69 ms
+ * Measured on the bench's 1,050,000 users: pgbench (one client) 0.55–0.62 against 0.66–0.69 ms
  * a statement; by hand at c=32, six alternated pairs, 768–1,191 against 699–1,071 pages/s, each
  * pair in this form's favour (bench/HISTORY.md, twenty-sixth part).
  *
