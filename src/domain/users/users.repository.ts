@@ -154,10 +154,10 @@ function namesOneUser(query: UserListQuery): boolean {
  * position, two at an offset); the rest one statement.
  */
 async function findPageRows<R>(db: Executor, tenantId: string, query: UserListQuery, page: PageColumns): Promise<R[]> {
-  const { select, groups } = page.build(page.values);
   // These read the groups page-wide (rowsStatement): each user's are put on its row here.
-  if (!query.sortBy && !query.criteria && query.userName === undefined) return spreadPageGroups(await plainPageRows<R & PageGroupsRow>(db, tenantId, query, page), groups?.alias);
-  if (groups && query.offset > 0) return spreadPageGroups(await offsetPageRows<R & PageGroupsRow>(db, tenantId, query, page), groups.alias);
+  if (!query.sortBy && !query.criteria && query.userName === undefined) return spreadPageGroups(await plainPageRows<R & PageGroupsRow>(db, tenantId, query, page), page.groupsAlias);
+  if (page.groupsAlias && query.offset > 0) return spreadPageGroups(await offsetPageRows<R & PageGroupsRow>(db, tenantId, query, page), page.groupsAlias);
+  const { select, groups } = page.build(page.values);
   const rows = await readRows<R>(db, onePageStatement(db, tenantId, query, select, groups), { prepared: namesOneUser(query) });
   if (query.beforeSeq !== undefined) rows.reverse();
   return rows;
@@ -449,6 +449,8 @@ interface PageSelect {
  */
 interface PageColumns {
   key: string;
+  /** The alias of `build`'s groups aggregate, when it has one (known without building it). */
+  groupsAlias?: GroupsAggregate['alias'];
   values: ShapeValues & { tenantId: string };
   build: (values: ShapeValues & { tenantId: string }) => PageSelect;
 }
@@ -458,6 +460,7 @@ export async function findUserPage(db: Executor, tenantId: string, query: UserLi
   if (query.limit <= 0) return { users: [], groups: query.withGroups ? new Map() : undefined };
   const rows = await findPageRows<PageRow>(db, tenantId, query, {
     key: `objects:${query.withTenantTotal ? 1 : 0}:${query.withGroups ? 1 : 0}`,
+    groupsAlias: query.withGroups ? GROUPS_JSON.alias : undefined,
     values: { tenantId },
     build: (v) => ({
       select: [...columns.map((c) => `u.${c}`), ...(query.withTenantTotal ? [tenantTotalColumn(db, v.tenantId)] : [])],
@@ -499,6 +502,7 @@ export async function findUserTextPage(db: Executor, tenantId: string, query: Us
     ? await findLookupTextRows(db, tenantId, query, query.criteria, format)
     : await findPageRows<TextRow>(db, tenantId, query, {
         key: `text:${query.withTenantTotal ? 1 : 0}:${format.groups ? 1 : 0}`,
+        groupsAlias: format.groups ? GROUPS_TEXT_ALIAS : undefined,
         // With groups, the template's five parts are values too (the request's base URL is in them).
         values: { tenantId, key: format.key ?? '', ...(format.groups ?? {}) },
         build: (v) => ({
@@ -567,13 +571,15 @@ function findLookupTextRows(db: Executor, tenantId: string, query: UserListQuery
   );
 }
 
+const GROUPS_TEXT_ALIAS = 'groups_text';
+
 /** The direct groups, each written with the template, in name order. */
 function groupsText(t: MemberTemplate): GroupsAggregate {
   return {
     item: `?::text || g.id::text || ?::text || g.id::text || ?::text || ?::text || to_json(g.name)::text || ?::text`,
     bindings: [t.beforeId, t.betweenIds, t.afterIds, t.beforeDisplay, t.end],
     combine: (item) => `string_agg(${item}, ',' ORDER BY g.name)`,
-    alias: 'groups_text',
+    alias: GROUPS_TEXT_ALIAS,
   };
 }
 
