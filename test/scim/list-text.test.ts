@@ -66,6 +66,21 @@ describe('SCIM: user lists written as text', () => {
     expect((list.body.Resources as Doc[])[2].schemas).to.deep.equal(['urn:ietf:params:scim:schemas:core:2.0:User', ENTERPRISE]);
   });
 
+  it('writes created and lastModified with milliseconds whatever the stored fraction, as a GET does', async () => {
+    // PostgreSQL writes a timestamp's fraction with as many digits as it needs (none when zero).
+    const db = testContext().deps.db;
+    const set = (id: string, created: string, updated: string) => db('users').where({ tenant_id: t.id, id }).update({ created_at: created, updated_at: updated });
+    await set(ids[0], '2026-01-02 03:04:05+00', '2026-01-02 03:04:05.1+00');
+    await set(ids[2], '2026-01-02 03:04:05.123456+00', '1999-12-31 23:59:59.98+00');
+    const list = await get('/Users?count=10').expect(200);
+    const docs = byId(list.body.Resources) as Map<string, Doc & { meta: { created: string; lastModified: string } }>;
+    expect(docs.get(ids[0])!.meta).to.include({ created: '2026-01-02T03:04:05.000Z', lastModified: '2026-01-02T03:04:05.100Z' });
+    expect(docs.get(ids[2])!.meta).to.include({ created: '2026-01-02T03:04:05.123Z', lastModified: '1999-12-31T23:59:59.980Z' });
+    for (const id of [ids[0], ids[2]]) expect(docs.get(id)).to.deep.equal((await get(`/Users/${id}`).expect(200)).body);
+    const found = await get(`/Users${qs({ filter: 'userName eq "plain@example.com"' })}`).expect(200);
+    expect(found.body.Resources[0].meta).to.include({ created: '2026-01-02T03:04:05.000Z', lastModified: '2026-01-02T03:04:05.100Z' });
+  });
+
   it('leaves groups out with excludedAttributes=groups, as a GET with it does', async () => {
     const list = await get('/Users?excludedAttributes=groups').expect(200);
     for (const doc of list.body.Resources as Doc[]) {
