@@ -261,8 +261,11 @@ describe('SCIM: reads cost one statement where they can', () => {
         if (!/group_members/.test(q.sql)) continue;
         // As one range of the member index between the page's lowest and highest user id, and
         // where that range holds too many, one probe per user.
-        expect(plan, plan).to.match(/Index Only Scan using group_members_member_idx on group_members gm[^\n]*\n\s+Index Cond: \(\(tenant_id = \$\d+\) AND \(member_kind = 'user'::text\) AND \(member_id >= \$\d+\) AND \(member_id <= \$\d+\)\)/);
-        expect(plan, plan).to.match(/Index Only Scan using group_members_member_idx on group_members gm_\d+[^\n]*\n\s+Index Cond: \(\(tenant_id = pu\.tenant_id\) AND \(member_kind = 'user'::text\) AND \(member_id = pu\.id\)\)/);
+        // (Index-only where the table's pages are all visible; a bitmap of the same index where
+        // recent writes are not yet vacuumed, as after the tests before this one.)
+        const memberIndex = (alias: string) => `(?:Index Only Scan using group_members_member_idx on group_members ${alias}|Bitmap Index Scan on group_members_member_idx)`;
+        expect(plan, plan).to.match(new RegExp(`${memberIndex('gm')}[^\\n]*\\n\\s+Index Cond: \\(\\(tenant_id = \\$\\d+\\) AND \\(member_kind = 'user'::text\\) AND \\(member_id >= \\$\\d+\\) AND \\(member_id <= \\$\\d+\\)\\)`));
+        expect(plan, plan).to.match(new RegExp(`${memberIndex('gm_\\d+')}[^\\n]*\\n\\s+Index Cond: \\(\\(tenant_id = pu\\.tenant_id\\) AND \\(member_kind = 'user'::text\\) AND \\(member_id = pu\\.id\\)\\)`));
         // Each distinct group read once, by key, and nowhere else.
         expect(plan.match(/ on groups /g), plan).to.have.length(1);
         expect(plan, plan).to.match(/Index (Only )?Scan using groups_\w+ on groups g[^\n]*\n\s+Index Cond: \(\(tenant_id = \$\d+\) AND \(id = \w+\.group_id\)\)/);
