@@ -385,53 +385,48 @@ function rowsStatement(db: Executor, users: Knex.Raw, { select, groups }: PageSe
         SELECT gm.group_id, gm.member_id FROM u AS pu JOIN group_members gm ON gm.tenant_id = pu.tenant_id AND gm.member_kind = 'user' AND gm.member_id = pu.id
         WHERE EXISTS (SELECT 1 FROM r OFFSET ${PAGE_MEMBERSHIP_SPAN - 1})`),
     )
-    .select(db.raw(`CASE WHEN u.seq = (SELECT min(seq) FROM u) THEN (SELECT string_agg(pm.member_id::text || pm.group_id::text, '') FROM pm) END AS page_members`))
     .select(
       db.raw(
-        `CASE WHEN u.seq = (SELECT min(seq) FROM u) THEN (SELECT json_agg(json_build_array(g.id, g.item) ORDER BY g.name)::text
-           FROM (SELECT DISTINCT group_id FROM pm) AS d
-           CROSS JOIN LATERAL (SELECT g.id, g.name, ${item} AS item FROM groups g WHERE g.tenant_id = (SELECT tenant_id FROM u LIMIT 1) AND g.id = d.group_id${where} OFFSET 0) AS g) END AS page_groups`,
+        `CASE WHEN u.seq = (SELECT min(seq) FROM u) THEN (SELECT json_agg(json_build_array(g.item, d.members) ORDER BY g.name)::text
+           FROM (SELECT group_id, string_agg(member_id::text, '') AS members FROM pm GROUP BY group_id) AS d
+           CROSS JOIN LATERAL (SELECT g.name, ${item} AS item FROM groups g WHERE g.tenant_id = (SELECT tenant_id FROM u LIMIT 1) AND g.id = d.group_id${where} OFFSET 0) AS g) END AS page_groups`,
         bindings,
       ),
     );
 }
 
-/** The page-wide columns of rowsStatement's groups, on the first row of a page. */
+/** The page-wide column of rowsStatement's groups, on the first row of a page. */
 interface PageGroupsRow {
-  page_members?: string | null;
   page_groups?: string | null;
 }
+
+/** The length of a UUID's text: page_groups' member ids follow each other without separators. */
+const UUID_LENGTH = 36;
 
 /**
  * Puts each user's groups on its row as `alias` — what a per-user aggregate in name order would
  * give: the items joined by commas (text) or an array of {id, name} (objects), null when none —
- * from the page-wide columns of rowsStatement: every membership read (as ids, 72 characters
- * each, some of users off the page) and every group the page's users are in that the viewer may
- * see, in name order, with its item.
+ * from the page-wide column of rowsStatement: every group the page's users are in that the
+ * viewer may see, in name order, each with its item and the ids of its members read (36
+ * characters each, some of users off the page). Taken in that order, each user's list comes out
+ * in name order.
  */
 function spreadPageGroups<R>(rows: (R & PageGroupsRow)[], alias: GroupsAggregate['alias'] | undefined): R[] {
   if (!alias) return rows;
-  const head = rows.find((r) => r.page_members != null || r.page_groups != null);
-  const items = new Map<string, { rank: number; item: string | UserGroupRef }>();
-  if (head?.page_groups) (JSON.parse(head.page_groups) as [string, string | UserGroupRef][]).forEach(([id, item], rank) => items.set(id, { rank, item }));
-  const byUser = new Map<string, { rank: number; item: string | UserGroupRef }[]>();
-  const members = head?.page_members ?? '';
-  for (let at = 0; at + 72 <= members.length; at += 72) {
-    const group = items.get(members.slice(at + 36, at + 72));
-    if (!group) continue;
-    const user = members.slice(at, at + 36);
-    const list = byUser.get(user);
-    if (list) list.push(group);
-    else byUser.set(user, [group]);
+  const head = rows.find((r) => r.page_groups != null);
+  const byUser = new Map<string, (string | UserGroupRef)[]>();
+  for (const [item, members] of head?.page_groups ? (JSON.parse(head.page_groups) as [string | UserGroupRef, string][]) : []) {
+    for (let at = 0; at + UUID_LENGTH <= members.length; at += UUID_LENGTH) {
+      const user = members.slice(at, at + UUID_LENGTH);
+      const list = byUser.get(user);
+      if (list) list.push(item);
+      else byUser.set(user, [item]);
+    }
   }
   for (const r of rows) {
     const row = r as unknown as { id: string } & Record<string, unknown>;
     const list = byUser.get(row.id);
-    if (!list) row[alias] = null;
-    else {
-      if (list.length > 1) list.sort((a, b) => a.rank - b.rank);
-      row[alias] = alias === 'groups_text' ? list.map((g) => g.item as string).join(',') : list.map((g) => g.item as UserGroupRef);
-    }
+    row[alias] = !list ? null : alias === 'groups_text' ? list.join(',') : list;
   }
   return rows;
 }
