@@ -332,9 +332,10 @@ function indexPageRows<R>(db: Executor, tenantId: string, query: UserListQuery, 
  * memberships as one range of group_members_member_idx between its lowest and highest user id
  * (ids are time-ordered, so a page's users sit together there), or one probe per user where that
  * range holds PAGE_MEMBERSHIP_SPAN or more (random ids); each distinct group then looked up once,
- * by key, its item written once; Roster puts each user's own on its row. No step joins two sets
- * the planner cannot size: joining the memberships to a CTE of their groups was once planned as a
- * nested loop over the two (rows × groups: 590 ms for a page of 100 users in 40 groups each).
+ * by key, its item written once with the ids of its members read; Roster puts each user's own on
+ * its row. No step joins two sets the planner cannot size: joining the memberships to a CTE of
+ * their groups was once planned as a nested loop over the two (rows × groups: 590 ms for a page
+ * of 100 users in 40 groups each).
  * Measured (pgbench, one client, cursor pages of 100 among the bench's 1,050,000 users, each in
  * one group): 0.70–0.75 ms a statement, against 0.89–0.92 ms when each user probed the index and
  * its groups were aggregated and joined in PostgreSQL, and 0.44–0.45 ms without groups.
@@ -359,8 +360,8 @@ export const PAGE_MEMBERSHIP_SPAN = 1000;
 
 /**
  * A page's statement over its users `u` (read by `users`), in creation order, with their groups
- * when asked for: the page's memberships and groups on its first row (spreadPageGroups puts them
- * on the rows).
+ * when asked for: the page's groups, each with its members' ids, on its first row
+ * (spreadPageGroups puts them on the rows).
  */
 function rowsStatement(db: Executor, users: Knex.Raw, { select, groups }: PageSelect, viewer?: GroupViewer): Knex.QueryBuilder {
   const q = db
@@ -475,8 +476,8 @@ export async function findUserPage(db: Executor, tenantId: string, query: UserLi
 const utcText = (column: string) => `(${column} AT TIME ZONE 'UTC')::text`;
 
 /** utcText's timestamp in ISO 8601 with milliseconds (truncated), as Date#toISOString writes it. */
-export function utcIso(text: string): string {
-  // CASE: not the shape above (a year past 9999): the Date's own writing.
+function utcIso(text: string): string {
+  // CASE: not that shape (another DateStyle, which pg's own parsing of timestamps refuses too): as Date reads it.
   if (text.length < 19 || text.charCodeAt(10) !== 32) return new Date(`${text.replace(' ', 'T')}Z`).toISOString();
   return `${text.slice(0, 10)}T${text.slice(11, 19)}.${text.slice(20, 23).padEnd(3, '0')}Z`;
 }
