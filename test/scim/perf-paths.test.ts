@@ -5,7 +5,6 @@ import { idRangeEnds, MEMBERS_PER_PART } from '../../src/domain/memberships/memb
 import { tokenRuntimeOf } from '../../src/domain/tokens/token-runtime';
 import { encodeCursor } from '../../src/http/scim/params';
 import { scimMemberTemplates } from '../../src/http/scim/stream';
-import { NAMED_TENANT_PAGES, namedTenantPageCount } from '../../src/domain/users/users.repository';
 import { testContext } from '../helpers/context';
 import { newTenant, type TestTenant } from '../helpers/factories';
 import { bearer } from '../helpers/http';
@@ -39,7 +38,9 @@ async function queriesOf(send: () => Promise<unknown>): Promise<{ sql: string; p
 
 /** A binding written as an SQL literal (for EXPLAIN EXECUTE). */
 const literal = (v: unknown) =>
-  Array.isArray(v) ? `'{${v.join(',')}}'` : typeof v === 'number' || typeof v === 'boolean' ? String(v) : `'${String(v).replace(/'/g, "''")}'`;
+  v === null
+    ? 'NULL'
+    : Array.isArray(v) ? `'{${v.join(',')}}'` : typeof v === 'number' || typeof v === 'boolean' ? String(v) : `'${String(v).replace(/'/g, "''")}'`;
 
 /** The SQL the app sends while one request runs. */
 const statementsOf = async (send: () => Promise<unknown>): Promise<string[]> => (await queriesOf(send)).map((q) => q.sql);
@@ -200,15 +201,20 @@ describe('SCIM: reads cost one statement where they can', () => {
     // positions planned with their values inside it (roster_user_positions; see the next test).
     expect(await preparedOf(scim('get', '/scim/v2/Users?startIndex=2&count=2'))).to.deep.equal([true]);
     expect(await preparedOf(scim('get', '/scim/v2/Users?startIndex=2&count=2&attributes=userName'))).to.deep.equal([true]);
-    // From a position (a cursor page, the first page): one statement naming its tenant, prepared
-    // while the process has room for such texts (a new tenant's text is a new one).
+    // From a position (a cursor page, the first page): one statement, prepared, the same text for
+    // every tenant (a new tenant's pages take no text of their own).
     const other = await newTenant();
     const otherToken = await other.token(['scim_provisioning']);
     await request(app).get('/scim/v2/Users?count=0').set(bearer(otherToken)).expect(200);
     await new Promise((r) => setTimeout(r, 300));
     for (const path of ['/scim/v2/Users?count=2&cursor=&attributes=userName', '/scim/v2/Users?count=3']) {
-      const room = namedTenantPageCount() < NAMED_TENANT_PAGES;
-      expect(await preparedOf(() => request(app).get(path).set(bearer(otherToken)).expect(200))).to.deep.equal([room]);
+      const texts: string[] = [];
+      for (const tk of [otherToken, token]) {
+        const qs = await queriesOf(() => request(app).get(path).set(bearer(tk)).expect(200));
+        expect(qs.map((q) => q.prepared === true)).to.deep.equal([true]);
+        texts.push(qs[0].sql);
+      }
+      expect(texts[0]).to.equal(texts[1]);
     }
     // Plans that depend on the values stay unnamed: a prefix filter, a sorted page at an offset
     // (its positions; then, as above, its rows with their groups by position, prepared).
@@ -292,7 +298,7 @@ describe('SCIM: reads cost one statement where they can', () => {
     // position), for their plans.
     const pages: { sql: string; bindings: unknown[] }[] = [];
     const onQuery = (q: { sql: string; bindings: unknown[] }) => {
-      if (q.sql.includes('SELECT seq FROM users WHERE tenant_id =')) pages.push(q);
+      if (q.sql.includes('roster_user_range(')) pages.push(q);
     };
     const seqs = (await db('users').where({ tenant_id: t.id }).orderBy('seq').select('seq')).map((r: { seq: string | number }) => Number(r.seq));
     db.on('query', onQuery);
@@ -303,45 +309,66 @@ describe('SCIM: reads cost one statement where they can', () => {
     } finally {
       db.removeListener('query', onQuery);
     }
-    expect(pages.map((q) => /seq ([<>]) \$\d+/.exec(q.sql)?.[1] ?? 'none')).to.deep.equal(['none', '>', '<', 'none']);
+    // roster_user_range(tenant, after, before, limit): its values, as strings (a cursor page asks
+    // for one more position than it holds, which tells whether another page follows).
+    const ranges = pages.map((q) => q.bindings.slice(0, 4).map((b) => (b === null ? null : String(b))));
+    expect(ranges).to.deep.equal([
+      [t.id, null, null, '101'],
+      [t.id, String(seqs[1]), null, '101'],
+      [t.id, null, String(seqs[5]), '101'],
+      [t.id, null, null, '100'],
+    ]);
     expect(pages.map((q) => /group_members/.test(q.sql))).to.deep.equal([true, true, false, true]);
-    for (const q of pages) expect(q.sql).to.include(`tenant_id = '${t.id}'::uuid`);
     if (db.client.config.client !== 'pg') {
       // eslint-disable-next-line no-console
       console.log('      plan part skipped on the embedded database: the plan choice is checked on PostgreSQL (PGlite keeps one connection)');
       return;
     }
-    // Plans made without the values, on statistics of many small tenants beside this one grown
-    // big, and of this tenant holding most users: each reads the page from its position through
-    // an index on seq, never the tenant's every user (a primary key scan, a sort).
-    const trx = await db.transaction();
+    // The plans PostgreSQL runs, on statistics of many small tenants beside this one, grown big
+    // (with display names, whose index could give the tenant's rows in order by an incremental
+    // sort) and then holding most users, its new rows not yet all visible: the statement's plan
+    // made without the values, and the function's own (auto_explain, nested statements, sent back
+    // to this connection as notices). The positions come from (tenant_id, seq) from the position,
+    // stopped by the page size, never by another index or a sort of the tenant's users; the users
+    // at them by position.
+    const conn = (await db.client.acquireConnection()) as import('pg').Client;
+    const notices: string[] = [];
+    const onNotice = (n: { message?: string }) => notices.push(n.message ?? '');
+    conn.on('notice', onNotice);
     try {
-      await trx.raw(`INSERT INTO tenants (id, name) SELECT gen_random_uuid(), 'perf small ' || i || ' ' || ? FROM generate_series(1, 20000) i`, [t.id]);
-      await trx.raw(`INSERT INTO users (tenant_id, user_name) SELECT tn.id, 'small' FROM tenants tn WHERE tn.name LIKE 'perf small %' || ?`, [t.id]);
+      await conn.query('BEGIN');
+      await conn.query("LOAD 'auto_explain'");
+      for (const setting of ['auto_explain.log_min_duration = 0', 'auto_explain.log_nested_statements = on', 'auto_explain.log_level = notice']) await conn.query(`SET LOCAL ${setting}`);
+      await conn.query(`INSERT INTO tenants (id, name) SELECT gen_random_uuid(), 'perf small ' || i || ' ' || $1 FROM generate_series(1, 20000) i`, [t.id]);
+      await conn.query(`INSERT INTO users (tenant_id, user_name, display_name) SELECT tn.id, 'small', 'Small ' || tn.name FROM tenants tn WHERE tn.name LIKE 'perf small %' || $1`, [t.id]);
       for (const count of [3000, 40000]) {
-        await trx.raw(`INSERT INTO users (tenant_id, user_name) SELECT ?, 'perf-bulk-' || ? || '-' || i FROM generate_series(1, ?) i`, [t.id, count, count]);
-        await trx.raw('ANALYZE users');
-        const [{ share }] = (await trx.raw('SELECT round(100.0 * count(*) FILTER (WHERE tenant_id = ?) / count(*)) AS share FROM users', [t.id])).rows;
-        await trx.raw('SET LOCAL plan_cache_mode = force_generic_plan');
+        await conn.query(`INSERT INTO users (tenant_id, user_name, display_name) SELECT $1, 'perf-bulk-' || $2 || '-' || i, 'Bulk ' || (i * 7919 % 100003) FROM generate_series(1, $2::integer) i`, [t.id, count]);
+        await conn.query('ANALYZE users');
+        const { rows: [{ share }] } = await conn.query('SELECT round(100.0 * count(*) FILTER (WHERE tenant_id = $1) / count(*)) AS share FROM users', [t.id]);
+        await conn.query('SET LOCAL plan_cache_mode = force_generic_plan');
         for (const [i, q] of pages.entries()) {
           const name = `user_range_probe_${count}_${i}`;
-          await trx.raw(`PREPARE ${name} AS ${q.sql}`);
-          const plan = (await trx.raw(`EXPLAIN EXECUTE ${name}(${q.bindings.map(literal).join(', ')})`)).rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
-          const why = `the tenant holds ${share}% of the users\n${plan}`;
-          // The positions: an index in seq order from the position, stopped by the page size
-          // (the tenant's own index; or, where it holds most users, the seq index filtered).
-          const positions = /->  Limit[^\n]*\n\s+->  Index (?:Only )?Scan (?:Backward )?using (?:users_tenant_seq_idx|users_seq_unique) on users[^\n]*\n((?:\s+(?:Index Cond|Filter): [^\n]*\n)+)/.exec(`${plan}\n`);
-          expect(positions, why).to.not.equal(null);
-          expect(positions![1], why).to.include(`tenant_id = '${t.id}'::uuid`);
-          const position = /seq ([<>]) \$\d+/.exec(q.sql)?.[1];
-          if (position) expect(positions![1], why).to.match(new RegExp(`Index Cond: [^\\n]*seq ${position} \\$\\d`));
+          await conn.query(`PREPARE ${name} AS ${q.sql}`);
+          const values = q.bindings.map(literal).join(', ');
+          const plan = (await conn.query(`EXPLAIN EXECUTE ${name}(${values})`)).rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+          notices.length = 0;
+          await conn.query(`EXECUTE ${name}(${values})`);
+          const inner = notices.filter((n) => /Query Text: ARRAY\(SELECT seq FROM users/.test(n));
+          const why = `the tenant holds ${share}% of the users\n${plan}\n${notices.join('\n')}`;
+          // The positions: (tenant_id, seq) from the position, forward or back, stopped by the page size.
+          expect(inner, why).to.have.length(1);
+          const back = ranges[i][2] !== null;
+          expect(inner[0], why).to.match(new RegExp(`Limit[^\\n]*\\n\\s+->  Index Only Scan ${back ? 'Backward ' : ''}using users_tenant_seq_idx on users[^\\n]*\\n\\s+Index Cond: \\(\\(ROW\\(tenant_id, seq\\) ${back ? '<' : '>'} ROW\\(`));
+          expect(inner[0], why).to.not.match(/Sort|users_seq_unique|users_pkey|users_display_name_idx|users_user_name_unique|users_external_id_idx|Seq Scan/);
           // Then the users at those positions, by position.
-          expect(plan, why).to.match(/Index Scan using users_seq_unique on users[^\n]*\n\s+Index Cond: \(seq = ANY/);
-          expect(plan, why).to.not.match(/users_pkey|Seq Scan on users|Sort Key: users\.seq|Sort Key: seq/);
+          expect(plan, why).to.match(/Index Scan using users_seq_unique on users[^\n]*\n\s+Index Cond: \(seq = ANY \(roster_user_range\(/);
+          expect(plan, why).to.not.match(/users_pkey|users_tenant_seq_idx|Seq Scan on users|Sort Key: users\.seq|Sort Key: seq/);
         }
       }
     } finally {
-      await trx.rollback();
+      conn.removeListener('notice', onNotice);
+      await conn.query('ROLLBACK').catch(() => undefined);
+      await db.client.releaseConnection(conn);
     }
   });
 });

@@ -204,9 +204,10 @@ async function offsetPageRows<R>(db: Executor, tenantId: string, query: UserList
  * A page in creation order, by index or cursor. From a position (a cursor page, the first page)
  * one statement, rangePageRows; at an offset, one statement too, indexPageRows. For a viewer:
  * first the page's positions, from an index-only scan of (tenant_id, seq), so the rows an offset
- * skips are never fetched; then those rows by position (pageRowsAt). The first stays unnamed: a
- * plan made without its values could sort all of a big tenant's users (see readRows). A user
- * deleted between the two leaves a gap, so the page is read again (at most twice more).
+ * skips are never fetched (from a position, by roster_user_range, as rangePageRows reads them);
+ * then those rows by position (pageRowsAt). The first stays unnamed: a plan made without its
+ * values could sort all of a big tenant's users (see readRows). A user deleted between the two
+ * leaves a gap, so the page is read again (at most twice more).
  */
 async function plainPageRows<R>(db: Executor, tenantId: string, query: UserListQuery, page: PageColumns): Promise<R[]> {
   if (!query.viewer && UUID_TEXT.test(tenantId) && Number.isSafeInteger(query.limit)) {
@@ -214,10 +215,12 @@ async function plainPageRows<R>(db: Executor, tenantId: string, query: UserListQ
     if (query.afterSeq === undefined && query.beforeSeq === undefined && Number.isSafeInteger(query.offset)) return indexPageRows<R>(db, tenantId, query, page);
   }
   const backwards = query.beforeSeq !== undefined;
-  const positions = db('users').select('seq').where('tenant_id', tenantId);
-  if (query.afterSeq !== undefined) positions.where('seq', '>', query.afterSeq);
-  if (query.beforeSeq !== undefined) positions.where('seq', '<', query.beforeSeq);
-  positions.orderBy('seq', backwards ? 'desc' : 'asc').offset(query.offset).limit(query.limit);
+  const positions = query.offset === 0 && UUID_TEXT.test(tenantId) ? rangePositions(db, tenantId, query) : db('users').select('seq').where('tenant_id', tenantId);
+  if ('where' in positions) {
+    if (query.afterSeq !== undefined) positions.where('seq', '>', query.afterSeq);
+    if (query.beforeSeq !== undefined) positions.where('seq', '<', query.beforeSeq);
+    positions.orderBy('seq', backwards ? 'desc' : 'asc').offset(query.offset).limit(query.limit);
+  }
   for (let attempt = 1; ; attempt++) {
     const seqs = (await readRows<{ seq: string | number }>(db, positions)).map((r) => String(r.seq));
     if (!seqs.length) return [];
@@ -226,71 +229,56 @@ async function plainPageRows<R>(db: Executor, tenantId: string, query: UserListQ
   }
 }
 
-/**
- * At most this many texts of tenant pages (rangePageRows) are kept prepared in a process; later
- * ones run unnamed. Each names one tenant, so they are capped apart from the other statements
- * (each prepared text costs memory on every connection of the pool).
- */
-export const NAMED_TENANT_PAGES = 48;
-const namedTenantPages = new Set<string>();
-
-/** How many of the NAMED_TENANT_PAGES texts are taken (the tests read it). */
-export const namedTenantPageCount = (): number => namedTenantPages.size;
-
 const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * A page in creation order from a position (a cursor page, or the first page) in ONE statement:
- * the positions of the tenant's users after (or before) it, from an index-only scan of
- * `(tenant_id, seq)`, then those users by position with their columns and groups, as
- * pageRowsAt reads them. A token acting as a user (a viewer) and pages at an offset take two
- * statements (positions, then rows by position: see plainPageRows). Reading the users themselves
- * from the position instead (`SELECT * … ORDER BY seq LIMIT n`, ~0.1 ms faster a page by
- * pgbench) was planned, even on the bench's vacuumed data, as a walk of `users_seq_unique`
- * filtered by tenant, which for a page at the end of a tenant's import walks every user imported
- * after it; the positions alone read index-only from `(tenant_id, seq)` there.
+ * the positions of the tenant's users after (or before) it from `roster_user_range`, then those
+ * users by position with their columns and groups, as pageRowsAt reads them. The statement is
+ * kept prepared, one text per shape and direction, with one plan whatever the values: the users
+ * by the positions' unique index.
  *
- * The twenty-sixth part read the users from `(tenant_id, seq)` itself by row comparisons ordered
- * by `tenant_id, seq` (~7% more pages a second); it is undone (twenty-seventh part): any other
- * index that starts with tenant_id (the display name's, the user name's) can give that order too,
- * by an incremental sort of what it reads for the tenant, which PostgreSQL costs as nearly free on
- * the statistics of many small tenants, and with some data it chose that plan, which reads and
- * sorts all of the tenant's users for every page (its plan test failed in CI). The positions
- * here are read in `seq` order within one tenant, which only `(tenant_id, seq)` gives index-only.
- *
- * The tenant and the page size are written into the text (the tenant id comes from the token,
- * and is checked to be a UUID; the size is an integer), and the text is kept prepared, so
- * PostgreSQL may settle on a plan made without the position: such a plan is then made for this
- * tenant's own statistics, as a plan made with every value would be. With the tenant a
- * parameter, a plan made without the values is one for the average tenant: on the test
- * database's small statistics such a plan of a like statement read the tenant's users by the
- * primary key and sorted them, which for a big tenant would be every user on every page
- * (bench/HISTORY.md, twenty-third part). This statement with the tenant a parameter got right
- * plans on the statistics its test tries; the tenant in the text makes them right by
- * construction. Past NAMED_TENANT_PAGES texts
- * the statement runs unnamed, planned with its values every time (by hand: as fast as the two
- * statements). Measured by hand on the bench's 1,050,000 users, builds in turn at c=32: cursor
- * pages 402–536 → 539–706 pages/s, PostgreSQL's CPU per page 2.0–2.6 → 1.6–1.9 ms.
+ * `roster_user_range` (migration 20261206000200) reads the positions with row comparisons on
+ * `(tenant_id, seq)` ordered by `tenant_id, seq`, with incremental sorts off, so that only
+ * `users_tenant_seq_idx` can serve them, on any statistics, with or without the tenant's rows all
+ * visible. Earlier forms of this read and why they went (bench/HISTORY.md):
+ * - the positions as `tenant_id = '…' AND seq > $1 ORDER BY seq` with the tenant written into a
+ *   prepared text per tenant (twenty-fourth to twenty-seventh parts): where a tenant held most
+ *   users and its rows were not yet all visible, PostgreSQL walked `users_seq_unique` filtered by
+ *   tenant, which for a page at the end of a tenant's import reads every user imported after it;
+ *   and each tenant took a prepared text of its own (capped at 48 a process);
+ * - the users themselves read by the row comparisons in the statement (twenty-sixth part, ~7%
+ *   more pages a second): another index that starts with tenant_id could give that order by an
+ *   incremental sort, which PostgreSQL costs as nearly free on the statistics of many small
+ *   tenants, and with some data it chose that plan, which reads and sorts all of the tenant's
+ *   users for every page. A statement cannot turn incremental sorts off for itself; a function
+ *   can, so the positions moved into one.
+ * Measured by pgbench (one client, prepared, pages of 101 positions and their users among
+ * 1,100,000 users, 1,000,000 of them in one tenant): 0.30–0.34 ms against 0.28–0.36 ms for the
+ * positions written inline; 0.46–0.51 ms while the function's plan was remade on every call.
  */
+/** The positions of a page from a position (rangePageRows), as one row each, nearest the position first. */
+function rangePositions(db: Executor, tenantId: string, query: UserListQuery): Knex.Raw {
+  return db.raw('SELECT unnest(roster_user_range(?::uuid, ?::bigint, ?::bigint, ?::integer)) AS seq', [tenantId, query.afterSeq ?? null, query.beforeSeq ?? null, query.limit]);
+}
+
 function rangePageRows<R>(db: Executor, tenantId: string, query: UserListQuery, page: PageColumns): Promise<R[]> {
   const from = query.afterSeq !== undefined ? 'after' : query.beforeSeq !== undefined ? 'before' : 'first';
   const position = query.afterSeq ?? query.beforeSeq;
-  const { tenantId: _tenant, ...rest } = page.values;
-  const values: ShapeValues = { ...rest, ...(position !== undefined ? { position: String(position) } : {}) };
-  const tenant = `'${tenantId}'::uuid`;
-  const order = from === 'before' ? 'DESC' : 'ASC';
-  const build = (v: ShapeValues) => {
-    const after = from === 'first' ? '' : ` AND seq ${from === 'after' ? '>' : '<'} ?::bigint`;
-    const positions = `SELECT seq FROM users WHERE tenant_id = ${tenant}${after} ORDER BY seq ${order} LIMIT ${query.limit}`;
-    const range = db.raw(`SELECT * FROM users WHERE seq = ANY(ARRAY(${positions})) AND tenant_id IS NOT DISTINCT FROM ${tenant}`, from === 'first' ? [] : [v.position!]);
-    return rowsStatement(db, range, page.build({ ...v, tenantId }));
+  const values = { ...page.values, tenantId, limit: query.limit, ...(position !== undefined ? { position: String(position) } : {}) };
+  const build = (v: typeof values) => {
+    const after = (from === 'after' && v.position) || null;
+    const before = (from === 'before' && v.position) || null;
+    const range = db.raw('SELECT * FROM users WHERE seq = ANY(roster_user_range(?::uuid, ?::bigint, ?::bigint, ?::integer)) AND tenant_id IS NOT DISTINCT FROM ?::uuid', [
+      v.tenantId,
+      after,
+      before,
+      v.limit,
+      v.tenantId,
+    ]);
+    return rowsStatement(db, range, page.build(v));
   };
-  const key = `users.range:${page.key}:${from}:${tenantId}:${query.limit}`;
-  if (!namedTenantPages.has(key)) {
-    if (namedTenantPages.size >= NAMED_TENANT_PAGES) return readRows<R>(db, build(values));
-    namedTenantPages.add(key);
-  }
-  return readShapedRows<R, ShapeValues>(db, key, values, build, { prepared: true });
+  return readShapedRows<R, typeof values>(db, `users.range:${page.key}:${from}`, values, build, { prepared: true });
 }
 
 /**
