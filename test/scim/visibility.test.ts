@@ -239,5 +239,28 @@ describe('SCIM: group visibility for tokens acting as a user', () => {
       const withoutAll = await t.scim.get(`/Users${qs({ filter: 'not (groups pr)' })}`).expect(200);
       expect(members(withoutAll.body)).to.deep.equal([]);
     });
+
+    it('walks cursor pages forward and back as a user, through every user in creation order', async () => {
+      const ids = (body: { Resources?: { id: string }[] }) => (body.Resources ?? []).map((u) => u.id);
+      for (let i = 0; i < 4; i++) await t.user({ userName: `walker-${i}@other.org` });
+      const everyone = ids((await t.scim.get(`/Users${qs({ count: 1000, cursor: '' })}`).expect(200)).body);
+      expect(everyone.length).to.be.greaterThan(5);
+      let page = await asViewer.get(`/Users${qs({ count: 1, cursor: '' })}`).expect(200);
+      const forward = ids(page.body);
+      while (page.body.nextCursor) {
+        page = await asViewer.get(`/Users${qs({ count: 1, cursor: page.body.nextCursor })}`).expect(200);
+        forward.push(...ids(page.body));
+      }
+      expect(forward).to.deep.equal(everyone);
+      // Back from the last page, two at a time, to the first.
+      const back: string[] = [];
+      page = await asViewer.get(`/Users${qs({ count: 2, cursor: page.body.previousCursor })}`).expect(200);
+      back.unshift(...ids(page.body));
+      while (page.body.previousCursor) {
+        page = await asViewer.get(`/Users${qs({ count: 2, cursor: page.body.previousCursor })}`).expect(200);
+        back.unshift(...ids(page.body));
+      }
+      expect(back).to.deep.equal(everyone.slice(0, -1));
+    });
   });
 });
