@@ -225,6 +225,9 @@ async function plainPageRows<R>(db: Executor, tenantId: string, query: UserListQ
 
 const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** The call of `roster_user_range` (tenant, after, before, limit) that both readers of a range of positions make. */
+const USER_RANGE = 'roster_user_range(?::uuid, ?::bigint, ?::bigint, ?::integer)';
+
 /**
  * A page in creation order from a position (a cursor page, or the first page) in ONE statement:
  * the positions of the tenant's users after (or before) it from `roster_user_range`, then those
@@ -259,7 +262,7 @@ function rangePageRows<R>(db: Executor, tenantId: string, query: UserListQuery, 
   const build = (v: typeof values) => {
     const after = (from === 'after' && v.position) || null;
     const before = (from === 'before' && v.position) || null;
-    const range = db.raw('SELECT * FROM users WHERE seq = ANY(roster_user_range(?::uuid, ?::bigint, ?::bigint, ?::integer)) AND tenant_id IS NOT DISTINCT FROM ?::uuid', [
+    const range = db.raw(`SELECT * FROM users WHERE seq = ANY(${USER_RANGE}) AND tenant_id IS NOT DISTINCT FROM ?::uuid`, [
       v.tenantId,
       after,
       before,
@@ -273,7 +276,7 @@ function rangePageRows<R>(db: Executor, tenantId: string, query: UserListQuery, 
 
 /** A viewer's page positions from a position, as rangePageRows reads them: one row each, nearest the position first. */
 function rangePositions(db: Executor, tenantId: string, query: UserListQuery): Knex.Raw {
-  return db.raw('SELECT unnest(roster_user_range(?::uuid, ?::bigint, ?::bigint, ?::integer)) AS seq', [tenantId, query.afterSeq ?? null, query.beforeSeq ?? null, query.limit]);
+  return db.raw(`SELECT unnest(${USER_RANGE}) AS seq`, [tenantId, query.afterSeq ?? null, query.beforeSeq ?? null, query.limit]);
 }
 
 /** A viewer's page positions at an offset (or, from a position, for a tenant id that is no UUID). */
