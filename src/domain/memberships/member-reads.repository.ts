@@ -241,10 +241,16 @@ export function idRangeEnds(count: number, after?: string, span?: { first: strin
 /**
  * The smallest and largest id among a group's members of a kind, or undefined when it has none:
  * two index probes, one at each end of the group's part of the primary key.
+ *
+ * CASE: the text column is named `id`, and the order is by the qualified uuid column. Written as
+ * `SELECT member_id::text … ORDER BY member_id`, the ORDER BY named the output column, which
+ * keeps the name member_id: the text. No index gives that order, so PostgreSQL read all of the
+ * group's members and sorted them, at each end (75 ms of a 100,000-member GET, against 1 ms).
  */
 export async function memberIdSpan(db: Executor, tenantId: string, groupId: string, kind: MemberKind): Promise<{ first: string; last: string } | undefined> {
   // PostgreSQL 15 has no min/max over uuid: each end is the first row of the key in one direction.
-  const end = (dir: 'ASC' | 'DESC') => `(SELECT member_id::text FROM group_members WHERE tenant_id = ? AND group_id = ? AND member_kind = ? ORDER BY member_id ${dir} LIMIT 1)`;
+  const end = (dir: 'ASC' | 'DESC') =>
+    `(SELECT gm.member_id::text AS id FROM group_members gm WHERE gm.tenant_id = ? AND gm.group_id = ? AND gm.member_kind = ? ORDER BY gm.member_id ${dir} LIMIT 1)`;
   const result = await db.raw(`SELECT ${end('ASC')} AS first, ${end('DESC')} AS last`, [tenantId, groupId, kind, tenantId, groupId, kind]);
   const row = result.rows[0] as { first: string | null; last: string | null } | undefined;
   return row?.first && row.last ? { first: row.first, last: row.last } : undefined;
