@@ -21,10 +21,10 @@ const ODD_NAME = 'Zoë "Q" \\ O\'Brien\n\t\u0001\u007f \u2028 😀';
 const BACKGROUND = /rate_limit_buckets|SET last_used_at/;
 
 /** The statements the app sends while one request runs (Knex's query event; `prepared` from readRows). */
-async function queriesOf(send: () => Promise<unknown>): Promise<{ sql: string; prepared?: boolean }[]> {
+async function queriesOf(send: () => Promise<unknown>): Promise<{ sql: string; prepared?: boolean; bindings?: unknown[] }[]> {
   const { db } = testContext();
-  const seen: { sql: string; prepared?: boolean }[] = [];
-  const onQuery = (q: { sql: string; prepared?: boolean }) => {
+  const seen: { sql: string; prepared?: boolean; bindings?: unknown[] }[] = [];
+  const onQuery = (q: { sql: string; prepared?: boolean; bindings?: unknown[] }) => {
     if (!BACKGROUND.test(q.sql)) seen.push(q);
   };
   db.on('query', onQuery);
@@ -438,16 +438,9 @@ describe('member id span (memberIdSpan)', () => {
     const users = await Promise.all(Array.from({ length: 5 }, (_v, i) => t.user({ userName: `span-${i}@example.com` })));
     await services.groupDirectory.mutateGroup(t.admin, g.id, { addMembers: users.map((u) => ({ id: u.id })) });
     const ids = users.map((u) => u.id).sort();
-    const seen: { sql: string; bindings: unknown[] }[] = [];
-    const onQuery = (q: { sql: string; bindings?: unknown[] }) => seen.push({ sql: q.sql, bindings: q.bindings ?? [] });
-    db.on('query', onQuery);
     let span: Awaited<ReturnType<typeof memberIdSpan>>;
-    try {
-      span = await memberIdSpan(db, t.id, g.id, 'user');
-    } finally {
-      db.removeListener('query', onQuery);
-    }
-    expect(span).to.deep.equal({ first: ids[0], last: ids[ids.length - 1] });
+    const seen = await queriesOf(async () => (span = await memberIdSpan(db, t.id, g.id, 'user')));
+    expect(span!).to.deep.equal({ first: ids[0], last: ids[ids.length - 1] });
     expect(await memberIdSpan(db, t.id, g.id, 'group')).to.equal(undefined);
     const statement = seen.find((q) => q.sql.includes('group_members'));
     expect(statement, 'the span statement').to.not.equal(undefined);
@@ -455,7 +448,7 @@ describe('member id span (memberIdSpan)', () => {
     // the order of the ids' text (once the statement's) can only come from a sort of them all.
     const plan = await db.transaction(async (trx) => {
       await trx.raw('SET LOCAL enable_seqscan = off');
-      const rows = (await trx.raw(`EXPLAIN ${statement!.sql.replace(/\$\d+/g, '?')}`, statement!.bindings as never[])).rows as Record<string, string>[];
+      const rows = (await trx.raw(`EXPLAIN ${statement!.sql.replace(/\$\d+/g, '?')}`, (statement!.bindings ?? []) as never[])).rows as Record<string, string>[];
       return rows.map((r) => r['QUERY PLAN']).join('\n');
     });
     expect(plan, plan).to.match(/Index Only Scan Backward using group_members_/);
